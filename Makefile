@@ -1,0 +1,27 @@
+# Two commands on a fresh machine:  `make demo` (the main job) and `make test` (every test).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU build of torch; set TORCH= to keep a torch you already have (e.g. TORCH=torch).
+TORCH  ?= torch==2.13.0
+
+.PHONY: setup demo test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev,notebooks]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/trm demo --out runs/demo
+
+test: setup
+	TRM_FAST=1 $(PY) -m pytest tests
+	if ls notebooks/*.ipynb >/dev/null 2>&1; then TRM_FAST=1 $(PY) -m pytest --nbval-lax notebooks -p no:cacheprovider; fi
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,68 @@
+"""Adaptive computational time (ACT) around a TRM or HRM: the carry across supervision steps.
+
+Training runs *one* supervision step per optimizer step for the whole batch. The carry keeps each
+row's latent state, its step count and its puzzle; a row that halted is reset to the initial state
+and replaced by the incoming batch's row at the same index. So a batch always mixes puzzles at
+different supervision steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .recursive import RecursiveReasoner, State
+
+
+@dataclass
+class Carry:
+    state: State  # latent (y, z), (B, L_total, D) each
+    steps: torch.Tensor  # (B,) int32, supervision steps done on the current puzzle
+    halted: torch.Tensor  # (B,) bool, the row finished: replace it on the next step
+    batch: dict  # the puzzles being worked on: inputs (B, L), labels (B, L), puzzle_identifiers (B,)
+
+
+def initial_carry(model: RecursiveReasoner, batch: dict) -> Carry:
+    """A carry in which every row has halted, so the first step loads the whole batch."""
+    B = batch["inputs"].shape[0]
+    device = batch["inputs"].device
+    return Carry(
+        state=model.initial_state(B),
+        steps=torch.zeros(B, dtype=torch.int32, device=device),
+        halted=torch.ones(B, dtype=torch.bool, device=device),
+        batch={k: torch.zeros_like(v) for k, v in batch.items()},
+    )
+
+
+def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry, dict]:
+    """One supervision step of every row; returns the new carry and the model outputs.
+
+    In training mode a row halts when it reached ``N_sup`` steps or its Q head says so
+    (``q_halt > 0`` for TRM, ``q_halt > q_continue`` with the continue target for HRM); with
+    probability ``halt_exploration_prob`` it must first run randint(2, N_sup) steps. In eval mode
+    every row runs exactly ``N_sup`` steps.
+    """
+    cfg = model.config
+    halted = carry.halted
+    state = model.reset_state(carry.state, halted)
+    steps = torch.where(halted, 0, carry.steps)
+    data = {k: torch.where(halted.view(-1, *[1] * (v.ndim - 1)), batch[k], v) for k, v in carry.batch.items()}
+
+    new_state, logits, q_halt, q_continue = model(state, data["inputs"], data.get("puzzle_identifiers"))
+    outputs = {"logits": logits, "q_halt_logits": q_halt, "q_continue_logits": q_continue}
+
+    with torch.no_grad():
+        steps = steps + 1
+        is_last = steps >= cfg.N_sup
+        halted = is_last
+        if model.training and cfg.N_sup > 1:
+            halted = halted | ((q_halt > q_continue) if cfg.act_continue else (q_halt > 0))
+            explore = torch.rand_like(q_halt) < cfg.halt_exploration_prob
+            min_steps = explore * torch.randint_like(steps, low=2, high=cfg.N_sup + 1)
+            halted = halted & (steps >= min_steps)
+            if cfg.act_continue:
+                # HRM's Q-learning target: one more forward pass from the new state (no replay buffer).
+                _, _, next_halt, next_cont = model(new_state, data["inputs"], data.get("puzzle_identifiers"))
+                target = torch.where(is_last, next_halt, torch.maximum(next_halt, next_cont))
+                outputs["target_q_continue"] = torch.sigmoid(target)
+    return Carry(new_state, steps, halted, data), outputs

@@ -1,0 +1,159 @@
+"""Model configuration (one plain dataclass) and the named presets.
+
+Paper names are used where the paper has them; the reference code's names differ:
+
+=============  ===================  ==========================================================
+here           reference code       meaning
+=============  ===================  ==========================================================
+``T``          ``H_cycles``         outer cycles per supervision step (y updates)
+``n``          ``L_cycles``         inner latent updates per cycle (z updates)
+``layers``     ``L_layers``         blocks in the network (HRM: in its low-level net)
+``h_layers``   ``H_layers``         HRM only: blocks in the high-level net
+``N_sup``      ``halt_max_steps``   supervision steps (the ACT maximum)
+``mixer``      ``mlp_t``            "attention" or "mlp" (the MLP across tokens, ``mlp_t=True``)
+=============  ===================  ==========================================================
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ModelConfig:
+    """Everything that fixes a TRM or HRM network (and its ACT wrapper)."""
+
+    arch: str = "trm"  # "trm" or "hrm"
+    # Task dimensions
+    vocab_size: int = 11
+    seq_len: int = 81
+    num_puzzle_identifiers: int = 1
+    # Network
+    hidden_size: int = 512  # D
+    num_heads: int = 8
+    expansion: float = 4.0
+    mixer: str = "attention"  # "attention" | "mlp"
+    pos_encodings: str = "rope"  # "rope" | "learned" | "none"
+    layers: int = 2
+    h_layers: int = 0  # HRM only; 0 means "same as layers"
+    rms_norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    # Puzzle embeddings (0 = none). TRM always reserves ``puzzle_emb_len`` positions when enabled.
+    puzzle_emb_ndim: int = 0
+    puzzle_emb_len: int = 16
+    # Recursion
+    T: int = 3
+    n: int = 6
+    # Deep supervision / ACT
+    N_sup: int = 16
+    halt_exploration_prob: float = 0.1
+    act_continue: bool = False  # HRM's Q-learning continue target (TRM drops it: no_ACT_continue)
+
+    def __post_init__(self):
+        problems = []
+        if self.arch not in ("trm", "hrm"):
+            problems.append(f"arch must be 'trm' or 'hrm', got {self.arch!r}")
+        if self.mixer not in ("attention", "mlp"):
+            problems.append(f"mixer must be 'attention' or 'mlp', got {self.mixer!r}")
+        if self.pos_encodings not in ("rope", "learned", "none"):
+            problems.append(f"pos_encodings must be 'rope', 'learned' or 'none', got {self.pos_encodings!r}")
+        if self.mixer == "attention" and self.hidden_size % self.num_heads:
+            problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        for name in ("vocab_size", "seq_len", "hidden_size", "layers", "T", "n", "N_sup", "num_puzzle_identifiers"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:
+            problems.append("puzzle_emb_ndim and puzzle_emb_len must be >= 0")
+        if problems:
+            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+        if self.h_layers == 0:
+            self.h_layers = self.layers
+
+    # Derived sizes -----------------------------------------------------------------------
+    @property
+    def num_puzzle_positions(self) -> int:
+        """Positions prepended for the puzzle embedding (0 when there is none)."""
+        if self.puzzle_emb_ndim == 0:
+            return 0
+        if self.puzzle_emb_len:
+            return self.puzzle_emb_len
+        return -(self.puzzle_emb_ndim // -self.hidden_size)  # ceil division, as the reference
+
+    @property
+    def total_len(self) -> int:
+        """Sequence length the network sees: puzzle positions + tokens."""
+        return self.seq_len + self.num_puzzle_positions
+
+    @property
+    def effective_depth(self) -> int:
+        """Layers traversed per supervision step: T (n + 1) layers for TRM."""
+        if self.arch == "trm":
+            return self.T * (self.n + 1) * self.layers
+        return self.T * (self.n * self.layers + self.h_layers)
+
+    def replace(self, **changes) -> "ModelConfig":
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig field(s): {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+_SUDOKU = dict(vocab_size=11, seq_len=81)  # PAD, blank, digits 1-9
+_MAZE = dict(vocab_size=6, seq_len=900)  # PAD + "# SGo"
+_ARC = dict(vocab_size=12, seq_len=900)  # PAD, EOS, colours 0-9
+_PAPER_TRM = dict(arch="trm", hidden_size=512, num_heads=8, layers=2, puzzle_emb_ndim=512, puzzle_emb_len=16, N_sup=16)
+
+#: Named presets. Each entry: (what it is / what it shrinks, config fields).
+PRESET_NOTES: dict[str, str] = {
+    "trm-mlp-sudoku": "paper TRM-MLP for Sudoku-Extreme (5,028,866 params; 87.4%). GPU.",
+    "trm-att-sudoku": "paper TRM-Att for Sudoku-Extreme (6,828,034 params; 74.7%). GPU.",
+    "trm-att-maze": "paper TRM-Att for Maze-Hard 30x30, T=3 n=4 (6,822,914 params; 85.3%). GPU.",
+    "trm-att-arc": "paper TRM-Att for ARC-AGI, T=3 n=4 (6,829,058 params; 44.6% ARC-AGI-1). GPU, days.",
+    "hrm-sudoku": "paper HRM for Sudoku-Extreme, two 4-block nets, T=2 n=2 (27,275,266 params; 55.0%). GPU.",
+    "trm-mlp-tiny": "laptop TRM-MLP: D=96 (not 512), T=2 n=4 (not 3, 6), 6 supervision steps (not 16), "
+    "no puzzle embedding. Learns 6x6 Sudoku in minutes on a CPU.",
+    "trm-att-tiny": "laptop TRM-Att: D=128, 2 heads, T=2 n=4, 6 supervision steps. Minutes on a CPU.",
+    "hrm-tiny": "laptop HRM: D=96 MLP mixer, two 2-block nets, T=2 n=2, 6 supervision steps; "
+    "about the compute of trm-mlp-tiny per step.",
+    "trm-mlp-small": "CPU/MPS TRM-MLP for 9x9: D=192, T=3 n=4, 8 supervision steps. An hour on a CPU.",
+}
+
+PRESETS: dict[str, dict] = {
+    "trm-mlp-sudoku": dict(**_PAPER_TRM, **_SUDOKU, mixer="mlp", pos_encodings="none", T=3, n=6),
+    "trm-att-sudoku": dict(**_PAPER_TRM, **_SUDOKU, mixer="attention", pos_encodings="rope", T=3, n=6),
+    "trm-att-maze": dict(**_PAPER_TRM, **_MAZE, mixer="attention", pos_encodings="rope", T=3, n=4),
+    "trm-att-arc": dict(**_PAPER_TRM, **_ARC, mixer="attention", pos_encodings="rope", T=3, n=4),
+    "hrm-sudoku": dict(
+        arch="hrm", **_SUDOKU, hidden_size=512, num_heads=8, layers=4, h_layers=4, mixer="attention",
+        pos_encodings="rope", puzzle_emb_ndim=512, puzzle_emb_len=1, T=2, n=2, N_sup=16, act_continue=True,
+    ),
+    "trm-mlp-tiny": dict(arch="trm", hidden_size=96, num_heads=2, layers=2, mixer="mlp", pos_encodings="none", T=2, n=4, N_sup=6),
+    "trm-att-tiny": dict(arch="trm", hidden_size=128, num_heads=2, layers=2, mixer="attention", pos_encodings="rope", T=2, n=4, N_sup=6),
+    "hrm-tiny": dict(
+        arch="hrm", hidden_size=96, num_heads=2, layers=2, h_layers=2, mixer="mlp", pos_encodings="none",
+        T=2, n=2, N_sup=6, act_continue=True,
+    ),
+    "trm-mlp-small": dict(arch="trm", hidden_size=192, num_heads=3, layers=2, mixer="mlp", pos_encodings="none", T=3, n=4, N_sup=8),
+}
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    """Build the named preset, with task dimensions or any field overridden.
+
+    >>> preset("trm-mlp-tiny", vocab_size=8, seq_len=36).hidden_size
+    96
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    fields = {**PRESETS[name], **overrides}
+    return ModelConfig.from_dict(fields)

@@ -1,0 +1,1 @@
+"""Tasks and data: Sudoku, mazes, ARC and arithmetic, behind one data layer."""

@@ -1,0 +1,65 @@
+"""Device selection, seeding and the mixed-precision policy (CUDA, then MPS, then CPU)."""
+from __future__ import annotations
+
+import os
+import random
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+_VALID = ("cpu", "cuda", "mps")
+
+
+def _available(kind: str) -> bool:
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    return kind == "cpu"
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """The best device: ``preferred``, else ``$TRM_DEVICE``, else CUDA, then MPS, then CPU.
+
+    An explicit request for a device that is not there is an error (not a silent fallback), so a
+    typo in ``TRM_DEVICE`` or ``--device`` is noticed.
+    """
+    choice = preferred or os.environ.get("TRM_DEVICE") or ""
+    choice = choice.strip().lower()
+    if choice and choice != "auto":
+        kind = choice.split(":")[0]
+        if kind not in _VALID:
+            raise ValueError(f"unknown device {choice!r}: use one of cpu, cuda, cuda:N, mps, auto")
+        if not _available(kind):
+            raise RuntimeError(f"device {choice!r} was requested but is not available on this machine")
+        return torch.device(choice)
+    for kind in ("cuda", "mps"):
+        if _available(kind):
+            return torch.device(kind)
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The policy: bf16 autocast on CUDA; none (float32) on MPS and CPU."""
+    return torch.bfloat16 if torch.device(device).type == "cuda" else None
+
+
+def autocast_context(device: torch.device | str):
+    """A context manager applying :func:`autocast_dtype` (a no-op off CUDA)."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
+def high_precision_dtype(device: torch.device | str) -> torch.dtype:
+    """float64 where the device has it, float32 on MPS (which has no float64)."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64

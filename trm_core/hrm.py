@@ -1,0 +1,50 @@
+"""The Hierarchical Reasoning Model: a low-level net L and a high-level net H.
+
+Per supervision step, with T high-level cycles of n low-level updates (reference: ``H_cycles``,
+``L_cycles``; the HRM paper calls them N and T):
+
+    for each of T cycles:  repeat n times: z_L = L(z_L + z_H + x);   then z_H = H(z_H + z_L)
+
+Every update except the very last L and the very last H runs without gradients: the "1-step
+gradient" approximation, justified in the HRM paper by the implicit function theorem. Here ``y``
+is HRM's ``z_H`` and ``z`` its ``z_L``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .config import ModelConfig
+from .layers import Net
+from .recursive import RecursiveReasoner, State
+
+
+class HRM(RecursiveReasoner):
+    def __init__(self, config: ModelConfig):
+        if config.arch != "hrm":
+            raise ValueError(f"HRM needs a config with arch='hrm', got {config.arch!r}")
+        super().__init__(config)
+        block = dict(
+            hidden_size=config.hidden_size,
+            num_heads=config.num_heads,
+            expansion=config.expansion,
+            mixer=config.mixer,
+            seq_len=config.total_len,
+            eps=config.rms_norm_eps,
+        )
+        self.H_net = Net(config.h_layers, **block)
+        self.L_net = Net(config.layers, **block)
+
+    def recursion(self, x: torch.Tensor, state: State) -> State:
+        T, n = self.config.T, self.config.n
+        y, z = state.y, state.z  # z_H, z_L
+        with torch.no_grad():
+            for cycle in range(T):
+                last_cycle = cycle == T - 1
+                for step in range(n - 1 if last_cycle else n):  # skip the final L update
+                    z = self.L_net(z, y + x, self.rope)
+                if not last_cycle:
+                    y = self.H_net(y, z, self.rope)
+        # The 1-step gradient: only these two updates are back-propagated through.
+        z = self.L_net(z, y + x, self.rope)
+        y = self.H_net(y, z, self.rope)
+        return State(y, z)

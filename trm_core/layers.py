@@ -1,0 +1,181 @@
+"""Building blocks shared by TRM and HRM: init, RMSNorm, SwiGLU, attention with RoPE, the block.
+
+Every block is *post-norm*: ``h = rms(h + mix(h)); h = rms(h + swiglu(h))``, with an RMSNorm that
+has no learnable scale (as in the reference implementations).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+# ----------------------------------------------------------------------------------------------
+# Initialisation
+# ----------------------------------------------------------------------------------------------
+def trunc_normal_(tensor: torch.Tensor, std: float = 1.0, lower: float = -2.0, upper: float = 2.0) -> torch.Tensor:
+    """Fill ``tensor`` with a normal truncated at ``[lower, upper]`` standard deviations.
+
+    JAX style: the standard deviation is corrected so the *truncated* distribution has std ``std``
+    (a plain truncation at 2 sigma would shrink it by about 12%).
+    """
+    with torch.no_grad():
+        if std == 0:
+            return tensor.zero_()
+        sqrt2 = math.sqrt(2.0)
+        a, b = math.erf(lower / sqrt2), math.erf(upper / sqrt2)
+        z = (b - a) / 2
+        c = 1.0 / math.sqrt(2 * math.pi)
+        pdf_u, pdf_l = c * math.exp(-0.5 * upper**2), c * math.exp(-0.5 * lower**2)
+        true_std = std / math.sqrt(1 - (upper * pdf_u - lower * pdf_l) / z - ((pdf_u - pdf_l) / z) ** 2)
+        # Inverse-CDF sampling: uniform in erf space, then erfinv.
+        tensor.uniform_(a, b).erfinv_().mul_(sqrt2 * true_std).clamp_(lower * true_std, upper * true_std)
+        return tensor
+
+
+def lecun_linear(in_features: int, out_features: int, bias: bool = False) -> nn.Linear:
+    """A ``nn.Linear`` with truncated LeCun-normal weights (std 1/sqrt(fan_in)) and zero bias."""
+    layer = nn.Linear(in_features, out_features, bias=bias)
+    trunc_normal_(layer.weight, std=1.0 / math.sqrt(in_features))
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def swiglu_width(width: int, expansion: float) -> int:
+    """Hidden width of a SwiGLU: ``round(expansion * width * 2/3)`` rounded up to a multiple of 256."""
+    return -(round(expansion * width * 2 / 3) // -256) * 256
+
+
+# ----------------------------------------------------------------------------------------------
+# Normalisation
+# ----------------------------------------------------------------------------------------------
+def rms_norm(x: torch.Tensor, eps: float = 1e-5, dim: int = -1) -> torch.Tensor:
+    """RMSNorm without a learnable scale, computed in float32, returned in ``x.dtype``."""
+    if dim == -1 or dim == x.ndim - 1:
+        return F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(x.dtype)
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.square().mean(dim, keepdim=True) + eps)).to(x.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# SwiGLU, over features (the usual MLP) or across tokens (TRM-MLP's mixer)
+# ----------------------------------------------------------------------------------------------
+class SwiGLU(nn.Module):
+    """``down(silu(gate(x)) * up(x))`` over the last axis; gate and up share one matrix."""
+
+    def __init__(self, width: int, expansion: float):
+        super().__init__()
+        self.hidden = swiglu_width(width, expansion)
+        self.gate_up = lecun_linear(width, 2 * self.hidden)  # (2H, W)
+        self.down = lecun_linear(self.hidden, width)  # (W, H)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., W) -> (..., W)
+        gate, up = self.gate_up(x).chunk(2, dim=-1)  # (..., H) each
+        return self.down(F.silu(gate) * up)
+
+
+class TokenMixerMLP(nn.Module):
+    """TRM-MLP's mixer: a SwiGLU applied *across the sequence axis*, then residual + RMSNorm over it.
+
+    The reference transposes to (B, D, L), applies a SwiGLU over L and transposes back. Here the same
+    map is written as left-multiplications by the weight matrices, which avoids both transposes:
+    ``W_gu @ h`` with ``h`` of shape (B, L, D) mixes tokens for every feature at once.
+    """
+
+    def __init__(self, seq_len: int, expansion: float, eps: float = 1e-5):
+        super().__init__()
+        self.mlp = SwiGLU(seq_len, expansion)  # weights (2H, L) and (L, H)
+        self.eps = eps
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, L, D)
+        gate_up = torch.matmul(self.mlp.gate_up.weight.to(h.dtype), h)  # (B, 2H, D)
+        gate, up = gate_up.chunk(2, dim=1)  # (B, H, D) each
+        mixed = torch.matmul(self.mlp.down.weight.to(h.dtype), F.silu(gate) * up)  # (B, L, D)
+        return rms_norm(h + mixed, self.eps, dim=1)  # norm over the token axis, as the reference
+
+
+# ----------------------------------------------------------------------------------------------
+# Attention with rotary position embeddings
+# ----------------------------------------------------------------------------------------------
+class RotaryEmbedding(nn.Module):
+    """Precomputed cos/sin tables for RoPE, (L, head_dim) each, in the "rotate half" layout."""
+
+    def __init__(self, head_dim: int, max_len: int, theta: float = 10000.0):
+        super().__init__()
+        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+        freqs = torch.outer(torch.arange(max_len, dtype=torch.float32), inv_freq)  # (L, hd/2)
+        angles = torch.cat((freqs, freqs), dim=-1)  # (L, hd)
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x`` (B, heads, L, hd) by position; ``cos``/``sin`` are (L, hd)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    rotated = torch.cat((-x2, x1), dim=-1)
+    return (x.float() * cos + rotated.float() * sin).to(x.dtype)
+
+
+class Attention(nn.Module):
+    """Non-causal multi-head self-attention, fused qkv projection, no biases, optional RoPE."""
+
+    def __init__(self, hidden_size: int, num_heads: int):
+        super().__init__()
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size {hidden_size} is not divisible by num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.head_dim = hidden_size // num_heads
+        self.qkv = lecun_linear(hidden_size, 3 * hidden_size)
+        self.out = lecun_linear(hidden_size, hidden_size)
+
+    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None) -> torch.Tensor:  # (B, L, D)
+        B, L, D = h.shape
+        qkv = self.qkv(h).view(B, L, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, heads, L, hd) each
+        if rope is not None:
+            q, k = apply_rope(q, rope.cos, rope.sin), apply_rope(k, rope.cos, rope.sin)
+        o = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, hd)
+        return self.out(o.transpose(1, 2).reshape(B, L, D))
+
+
+# ----------------------------------------------------------------------------------------------
+# The block and the network (a stack of blocks with input injection)
+# ----------------------------------------------------------------------------------------------
+class Block(nn.Module):
+    """One post-norm block: token mixing (attention or MLP across tokens), then a SwiGLU."""
+
+    def __init__(self, hidden_size: int, num_heads: int, expansion: float, mixer: str, seq_len: int, eps: float):
+        super().__init__()
+        self.mixer = mixer
+        self.eps = eps
+        if mixer == "attention":
+            self.attn = Attention(hidden_size, num_heads)
+        elif mixer == "mlp":
+            self.token_mlp = TokenMixerMLP(seq_len, expansion, eps)
+        else:
+            raise ValueError(f"unknown mixer {mixer!r}: expected 'attention' or 'mlp'")
+        self.mlp = SwiGLU(hidden_size, expansion)
+
+    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:  # (B, L, D)
+        if self.mixer == "attention":
+            h = rms_norm(h + self.attn(h, rope), self.eps)
+        else:
+            h = self.token_mlp(h)
+        return rms_norm(h + self.mlp(h), self.eps)
+
+
+class Net(nn.Module):
+    """The recursive network: ``net(h, injection) = blocks(h + injection)``."""
+
+    def __init__(self, num_layers: int, **block_kwargs):
+        super().__init__()
+        self.layers = nn.ModuleList(Block(**block_kwargs) for _ in range(num_layers))
+
+    def forward(self, h: torch.Tensor, injection: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:
+        h = h + injection  # (B, L, D)
+        for layer in self.layers:
+            h = layer(h, rope)
+        return h

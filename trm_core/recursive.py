@@ -1,0 +1,214 @@
+"""What TRM and HRM share: input embedding, fixed initial states, output heads and ``reason()``.
+
+A subclass only says how one supervision step updates the latent state (``recursion``).
+Names: the paper's answer ``y`` is the reference code's ``z_H``; the latent ``z`` is ``z_L``.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+from .layers import RotaryEmbedding, lecun_linear, trunc_normal_
+
+
+@dataclass
+class State:
+    """The latent state carried across supervision steps."""
+
+    y: torch.Tensor  # (B, L_total, D)  the embedded answer   (reference: z_H)
+    z: torch.Tensor  # (B, L_total, D)  the latent reasoning  (reference: z_L)
+
+    def detach(self) -> "State":
+        return State(self.y.detach(), self.z.detach())
+
+
+@dataclass
+class Trace:
+    """What ``model.reason`` returns: the model's outputs after every supervision step."""
+
+    logits: torch.Tensor  # (steps, B, L, V) float32, answer logits after each step
+    q_halt: torch.Tensor  # (steps, B) float32, halting logit (> 0 means "I think I am right")
+    q_continue: torch.Tensor  # (steps, B) float32, HRM's continue logit
+    y: torch.Tensor | None = None  # (steps, B, L_total, D) when keep_states=True
+    z: torch.Tensor | None = None  # (steps, B, L_total, D) when keep_states=True
+
+    @property
+    def predictions(self) -> torch.Tensor:  # (steps, B, L) token ids
+        return self.logits.argmax(-1)
+
+    @property
+    def halt_probability(self) -> torch.Tensor:  # (steps, B)
+        return torch.sigmoid(self.q_halt)
+
+
+class PuzzleEmbedding(nn.Module):
+    """A per-puzzle vector (zero-initialised), trained with SignSGD by the trainer.
+
+    The table is a buffer, not a parameter: in training, the rows of the batch are copied into a
+    fresh leaf tensor (``self.local_weights``, with its ids in ``self.local_ids``) whose gradient the
+    sparse SignSGD optimizer applies to the table. This is the reference's scheme.
+    """
+
+    def __init__(self, num_ids: int, dim: int):
+        super().__init__()
+        self.register_buffer("weight", torch.zeros(num_ids, dim))
+        self.local_ids: torch.Tensor | None = None
+        self.local_weights: torch.Tensor | None = None
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:  # (B,) -> (B, dim)
+        rows = self.weight[ids]
+        if self.training and torch.is_grad_enabled():
+            rows = rows.detach().requires_grad_(True)
+            self.local_ids, self.local_weights = ids, rows
+        return rows
+
+
+class RecursiveReasoner(nn.Module):
+    """Base class of :class:`~trm_core.trm.TRM` and :class:`~trm_core.hrm.HRM`."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        D, V = config.hidden_size, config.vocab_size
+        self.embed_scale = math.sqrt(D)
+        self.embed_tokens = nn.Embedding(V, D)
+        trunc_normal_(self.embed_tokens.weight, std=1.0 / self.embed_scale)
+        self.puzzle_emb = PuzzleEmbedding(config.num_puzzle_identifiers, config.puzzle_emb_ndim) if config.puzzle_emb_ndim else None
+        self.embed_pos = None
+        if config.pos_encodings == "learned":
+            self.embed_pos = nn.Parameter(trunc_normal_(torch.empty(config.total_len, D), std=1.0 / self.embed_scale))
+        self.rope = None
+        if config.pos_encodings == "rope":
+            self.rope = RotaryEmbedding(D // config.num_heads, config.total_len, config.rope_theta)
+        self.lm_head = lecun_linear(D, V)
+        self.q_head = lecun_linear(D, 2, bias=True)
+        with torch.no_grad():  # start "almost never halt": Q near sigmoid(-5)
+            self.q_head.weight.zero_()
+            self.q_head.bias.fill_(-5.0)
+        # Fixed (not learned) initial states, truncated normal std 1.
+        self.register_buffer("y_init", trunc_normal_(torch.empty(D), std=1.0))
+        self.register_buffer("z_init", trunc_normal_(torch.empty(D), std=1.0))
+
+    # ---------------------------------------------------------------------------------------
+    # Pieces
+    # ---------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.y_init.device
+
+    def num_parameters(self) -> int:
+        """Trainable parameters (the puzzle-embedding table, a buffer, is not counted)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def check_inputs(self, inputs: torch.Tensor, puzzle_ids: torch.Tensor | None) -> None:
+        """Raise a clear error for a batch this model cannot read."""
+        cfg = self.config
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"inputs must be a torch.Tensor of token ids, got {type(inputs).__name__}")
+        if inputs.ndim != 2 or inputs.shape[1] != cfg.seq_len:
+            raise ValueError(f"inputs must have shape (batch, {cfg.seq_len}), got {tuple(inputs.shape)}")
+        if inputs.dtype.is_floating_point or inputs.dtype == torch.bool:
+            raise ValueError(f"inputs must hold integer token ids, got dtype {inputs.dtype}")
+        if inputs.numel() and (int(inputs.min()) < 0 or int(inputs.max()) >= cfg.vocab_size):
+            raise ValueError(f"token ids must lie in [0, {cfg.vocab_size}), got [{int(inputs.min())}, {int(inputs.max())}]")
+        if puzzle_ids is not None:
+            if puzzle_ids.shape != (inputs.shape[0],):
+                raise ValueError(f"puzzle_ids must have shape ({inputs.shape[0]},), got {tuple(puzzle_ids.shape)}")
+            if puzzle_ids.numel() and (int(puzzle_ids.min()) < 0 or int(puzzle_ids.max()) >= cfg.num_puzzle_identifiers):
+                raise ValueError(f"puzzle ids must lie in [0, {cfg.num_puzzle_identifiers})")
+
+    def embed(self, inputs: torch.Tensor, puzzle_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Token ids (B, L) -> input embedding x (B, L_total, D), scaled by sqrt(D)."""
+        x = self.embed_tokens(inputs.long())  # (B, L, D)
+        if self.puzzle_emb is not None:
+            B, D, P = inputs.shape[0], self.config.hidden_size, self.config.num_puzzle_positions
+            if puzzle_ids is None:
+                puzzle_ids = torch.zeros(B, dtype=torch.long, device=inputs.device)
+            emb = self.puzzle_emb(puzzle_ids.long())  # (B, ndim)
+            emb = F.pad(emb, (0, P * D - emb.shape[-1]))  # position 0 carries the vector, the rest zeros
+            x = torch.cat((emb.view(B, P, D).to(x.dtype), x), dim=1)  # (B, L_total, D)
+        if self.embed_pos is not None:
+            x = 0.707106781 * (x + self.embed_pos)  # 1/sqrt(2) keeps the variance
+        return self.embed_scale * x
+
+    def initial_state(self, batch_size: int) -> State:
+        shape = (batch_size, self.config.total_len, self.config.hidden_size)
+        return State(self.y_init.expand(shape), self.z_init.expand(shape))
+
+    def reset_state(self, state: State, reset: torch.Tensor) -> State:
+        """Rows where ``reset`` (B,) is True go back to the initial state."""
+        mask = reset.view(-1, 1, 1)
+        return State(torch.where(mask, self.y_init, state.y), torch.where(mask, self.z_init, state.z))
+
+    def heads(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Answer logits (B, L, V) from the token positions; Q logits (B,) from position 0."""
+        logits = self.lm_head(y[:, self.config.num_puzzle_positions:])
+        q = self.q_head(y[:, 0]).float()  # (B, 2)
+        return logits, q[:, 0], q[:, 1]
+
+    def recursion(self, x: torch.Tensor, state: State) -> State:
+        """One supervision step's updates of (y, z). Subclasses implement it."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------------------------------
+    # One supervision step, and the inference API
+    # ---------------------------------------------------------------------------------------
+    def forward(self, state: State, inputs: torch.Tensor, puzzle_ids: torch.Tensor | None = None):
+        """One supervision step: returns (detached new state, logits (B, L, V), q_halt (B,), q_continue (B,))."""
+        x = self.embed(inputs, puzzle_ids)  # (B, L_total, D)
+        state = self.recursion(x, state)
+        logits, q_halt, q_continue = self.heads(state.y)
+        return state.detach(), logits, q_halt, q_continue
+
+    @torch.no_grad()
+    def reason(
+        self,
+        inputs: torch.Tensor,
+        puzzle_ids: torch.Tensor | None = None,
+        steps: int | None = None,
+        keep_states: bool = False,
+        autocast: bool = True,
+    ) -> Trace:
+        """Run ``steps`` supervision steps (default ``N_sup``) from the initial state, every row to the end.
+
+        No gradients. ``autocast`` uses bf16 on CUDA (see :func:`trm_core.devices.autocast_context`);
+        outputs are float32 and on the model's device.
+        """
+        from .devices import autocast_context
+
+        steps = self.config.N_sup if steps is None else int(steps)
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}")
+        inputs = torch.as_tensor(inputs)
+        self.check_inputs(inputs, puzzle_ids)
+        inputs = inputs.to(self.device)
+        puzzle_ids = None if puzzle_ids is None else torch.as_tensor(puzzle_ids).to(self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            state = self.initial_state(inputs.shape[0])
+            logits, q_halt, q_cont, ys, zs = [], [], [], [], []
+            with autocast_context(self.device) if autocast else nullcontext():
+                for _ in range(steps):
+                    state, lg, qh, qc = self(state, inputs, puzzle_ids)
+                    logits.append(lg.float())
+                    q_halt.append(qh.float())
+                    q_cont.append(qc.float())
+                    if keep_states:
+                        ys.append(state.y.float())
+                        zs.append(state.z.float())
+        finally:
+            self.train(was_training)
+        return Trace(
+            logits=torch.stack(logits),
+            q_halt=torch.stack(q_halt),
+            q_continue=torch.stack(q_cont),
+            y=torch.stack(ys) if keep_states else None,
+            z=torch.stack(zs) if keep_states else None,
+        )
