@@ -1,0 +1,345 @@
+"""Deep-supervision training with ACT and EMA, as in the published runs.
+
+Each optimizer step runs ONE supervision step for the whole batch. The ACT carry keeps every row's
+latent state (y, z) and puzzle across optimizer steps; rows that halted are replaced by the rows of
+the incoming batch. So over time each puzzle gets up to ``N_sup`` supervision steps, each a fresh
+gradient step, and easy puzzles leave early.
+
+Ready for data parallelism: the loss is divided by the *global* batch size, and nothing here needs a
+single process; wrapping the model in DDP and sharding the batch source by rank is enough.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import torch
+
+from . import checkpoint as ckpt_io
+from .act import Carry, act_step, initial_carry
+from .devices import autocast_context
+from .ema import EMA
+from .evaluate import evaluate
+from .losses import act_loss
+from .optim import AdamAtan2, SignSGD, lr_at
+from .recursive import RecursiveReasoner, State
+
+
+class BatchSource(Protocol):
+    """Where training batches come from: deterministic, and resumable from its state."""
+
+    def next_batch(self) -> dict:  # inputs (B, L), labels (B, L), puzzle_identifiers (B,): long tensors
+        ...
+
+    def state_dict(self) -> dict:
+        ...
+
+    def load_state_dict(self, state: dict) -> None:
+        ...
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings. Defaults are the published Sudoku run's, except where noted."""
+
+    batch_size: int = 768
+    lr: float = 1e-4
+    lr_warmup_steps: int = 2000
+    lr_min_ratio: float = 1.0  # 1.0: constant after warmup (published)
+    weight_decay: float = 1.0
+    betas: tuple = (0.9, 0.95)
+    optimizer: str = "adam_atan2"  # or "adamw"
+    puzzle_emb_lr: float = 1e-2
+    puzzle_emb_weight_decay: float = 0.1
+    grad_clip: float = 0.0  # 0: off
+    ema: bool = True
+    ema_decay: float = 0.999
+    loss: str = "stablemax"  # or "softmax"
+    max_steps: int = 10_000  # optimizer steps (= supervision segments)
+    max_minutes: float = 0.0  # 0: no time limit; else stop (and save) after this long
+    eval_every: int = 0  # steps; 0: only at the end
+    eval_batch_size: int = 256
+    checkpoint_every: int = 0  # steps; 0: only at the end
+    seed: int = 0
+    compile: bool = False  # torch.compile the model (CUDA)
+    progress: bool = True  # tqdm bar
+
+    def __post_init__(self):
+        if self.optimizer not in ("adam_atan2", "adamw"):
+            raise ValueError(f"optimizer must be 'adam_atan2' or 'adamw', got {self.optimizer!r}")
+        if self.batch_size < 1 or self.max_steps < 0 or self.lr <= 0:
+            raise ValueError("batch_size must be >= 1, max_steps >= 0 and lr > 0")
+        self.betas = tuple(self.betas)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "TrainConfig":
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class EvalSet:
+    """A fixed evaluation set (numpy arrays) and an optional task-specific metric hook."""
+
+    inputs: object  # (N, L)
+    labels: object  # (N, L)
+    puzzle_identifiers: object | None = None  # (N,)
+    extra: Callable | None = None  # extra(final_predictions, q_halt) -> dict
+    name: str = "test"
+
+
+def _carry_to_dict(carry: Carry | None) -> dict | None:
+    if carry is None:
+        return None
+    return {"y": carry.state.y.cpu(), "z": carry.state.z.cpu(), "steps": carry.steps.cpu(),
+            "halted": carry.halted.cpu(), "batch": {k: v.cpu() for k, v in carry.batch.items()}}
+
+
+def _carry_from_dict(d: dict | None, device) -> Carry | None:
+    if d is None:
+        return None
+    return Carry(State(d["y"].to(device), d["z"].to(device)), d["steps"].to(device), d["halted"].to(device),
+                 {k: v.to(device) for k, v in d["batch"].items()})
+
+
+class Trainer:
+    """Trains a TRM or HRM from a :class:`BatchSource`; evaluates on an :class:`EvalSet`; saves/resumes."""
+
+    def __init__(
+        self,
+        model: RecursiveReasoner,
+        source: BatchSource,
+        config: TrainConfig,
+        eval_set: EvalSet | None = None,
+        out_dir: str | os.PathLike | None = None,
+        data_description: dict | None = None,
+        device: torch.device | str = "cpu",
+    ):
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.source = source
+        self.config = config
+        self.eval_set = eval_set
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.data_description = data_description or {}
+        self.step = 0
+        self.elapsed = 0.0  # training seconds, over all resumed sessions
+        self.carry: Carry | None = None
+        self.history: list[dict] = []
+
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if config.optimizer == "adam_atan2":
+            self.optimizer = AdamAtan2(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        else:
+            self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        self.puzzle_optimizer = None
+        if self.model.puzzle_emb is not None:
+            self.puzzle_optimizer = SignSGD(self.model.puzzle_emb, config.puzzle_emb_lr, config.puzzle_emb_weight_decay)
+        self.ema = EMA(self.model, config.ema_decay) if config.ema else None
+        self._forward = torch.compile(self.model) if config.compile else self.model
+
+    # ---------------------------------------------------------------------------------------
+    # One optimizer step = one supervision segment for the whole batch
+    # ---------------------------------------------------------------------------------------
+    def _set_lr(self) -> None:
+        cfg = self.config
+        scale = lr_at(self.step, 1.0, cfg.lr_warmup_steps, cfg.max_steps, cfg.lr_min_ratio)
+        for g in self.optimizer.param_groups:
+            g["lr"] = cfg.lr * scale
+        if self.puzzle_optimizer is not None:
+            self.puzzle_optimizer.param_groups[0]["lr"] = cfg.puzzle_emb_lr * scale
+
+    def train_step(self, batch: dict) -> dict:
+        """One segment: ACT step, loss, backward, optimizer steps, EMA. Returns float metrics."""
+        model, cfg = self.model, self.config
+        model.train()
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.carry is None:
+            self.carry = initial_carry(model, batch)
+        with autocast_context(self.device):
+            carry, outputs = act_step(self._forward, self.carry, batch)
+            loss, metrics = act_loss(outputs, carry.batch["labels"], carry.halted, carry.steps, cfg.loss)
+        self.carry = carry
+        (loss / batch["inputs"].shape[0]).backward()
+        self._set_lr()
+        if cfg.grad_clip > 0:
+            metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.puzzle_optimizer is not None:
+            self.puzzle_optimizer.step()
+            self.puzzle_optimizer.zero_grad()
+        if self.ema is not None:
+            self.ema.update(model)
+        self.step += 1
+        out = {k: float(v) for k, v in metrics.items()}
+        count = max(out["count"], 1.0)
+        for k in ("accuracy", "exact_accuracy", "q_halt_accuracy", "steps"):
+            out[k] /= count  # means over the rows that halted this step
+        out["loss"] = float(loss.detach()) / batch["inputs"].shape[0]
+        out["lr"] = self.optimizer.param_groups[0]["lr"]
+        return out
+
+    # ---------------------------------------------------------------------------------------
+    # Evaluation, checkpoints
+    # ---------------------------------------------------------------------------------------
+    def eval_model(self) -> RecursiveReasoner:
+        """The model used for evaluation: the EMA weights when EMA is on."""
+        return self.ema.averaged_model(self.model) if self.ema is not None else self.model
+
+    def evaluate(self, steps: int | None = None) -> dict:
+        if self.eval_set is None:
+            raise ValueError("this trainer has no evaluation set")
+        e = self.eval_set
+        return evaluate(self.eval_model(), e.inputs, e.labels, e.puzzle_identifiers, steps=steps,
+                        batch_size=self.config.eval_batch_size, extra=e.extra)
+
+    def state_dict(self) -> dict:
+        return {
+            "format": ckpt_io.FORMAT,
+            "model_config": self.model.config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "data": self.data_description,
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "puzzle_optimizer": self.puzzle_optimizer.state_dict() if self.puzzle_optimizer else None,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "rng": ckpt_io.rng_state(),
+            "carry": _carry_to_dict(self.carry),
+            "source": self.source.state_dict(),
+        }
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        if path is None:
+            if self.out_dir is None:
+                raise ValueError("no path given and the trainer has no out_dir")
+            path = self.out_dir / "checkpoint.pt"
+        return ckpt_io.save_atomic(self.state_dict(), path)
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from :meth:`state_dict`; refuses a checkpoint of another model or task."""
+        ckpt_io.check_compatible(state["model_config"], self.model.config.to_dict(), "model config")
+        if self.data_description:
+            ckpt_io.check_compatible(state.get("data", {}), self.data_description, "task")
+        self.model.load_state_dict(state["model"])
+        if self.ema is not None and state.get("ema"):
+            self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.puzzle_optimizer is not None and state.get("puzzle_optimizer"):
+            self.puzzle_optimizer.load_state_dict(state["puzzle_optimizer"])
+        self.step = state["step"]
+        self.elapsed = state.get("elapsed", 0.0)
+        ckpt_io.set_rng_state(state["rng"])
+        self.carry = _carry_from_dict(state["carry"], self.device)
+        self.source.load_state_dict(state["source"])
+
+    # ---------------------------------------------------------------------------------------
+    # The loop
+    # ---------------------------------------------------------------------------------------
+    def _log(self, record: dict) -> None:
+        self.history.append(record)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.out_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def fit(self, callback: Callable[[dict], None] | None = None) -> dict:
+        """Train until ``max_steps`` or ``max_minutes``; evaluate and save as configured.
+
+        ``callback(record)`` is called with every logged record (``kind`` = "train" or "eval"), e.g.
+        for live plots in a notebook. Ctrl-C saves a checkpoint (when there is an out_dir) and stops.
+        Returns the last evaluation (or the last training record when there is no eval set).
+        """
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        start_step, t0, t_prev = self.step, time.perf_counter(), self.elapsed
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress, desc="train", unit="step",
+                   dynamic_ncols=True)
+        last = {}
+        smoothed = None
+        try:
+            while self.step < cfg.max_steps:
+                rec = self.train_step(self.source.next_batch())
+                self.elapsed = t_prev + time.perf_counter() - t0
+                rec.update(kind="train", step=self.step, time=self.elapsed)
+                smoothed = rec if smoothed is None else {k: 0.9 * smoothed[k] + 0.1 * v if isinstance(v, float) else v
+                                                         for k, v in rec.items()}
+                if self.step % 10 == 0 or self.step == cfg.max_steps:
+                    self._log(rec)
+                    if callback:
+                        callback(rec)
+                bar.update(1)
+                bar.set_postfix(loss=f"{smoothed['loss']:.3f}", exact=f"{smoothed['exact_accuracy']:.2f}",
+                                halt=f"{smoothed['steps']:.1f}")
+                last = rec
+                out_of_time = cfg.max_minutes and self.elapsed >= 60 * cfg.max_minutes
+                if self.eval_set is not None and cfg.eval_every and self.step % cfg.eval_every == 0 and not out_of_time:
+                    last = self._eval_and_log(callback)
+                if self.out_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save()
+                if out_of_time:
+                    break
+        except KeyboardInterrupt:
+            if self.out_dir is not None:
+                self.save()
+                bar.write(f"interrupted at step {self.step}: saved {self.out_dir / 'checkpoint.pt'}; resume with --resume")
+            raise
+        finally:
+            bar.close()
+        if self.eval_set is not None and (not last or last.get("kind") != "eval"):
+            last = self._eval_and_log(callback)
+        if self.out_dir is not None and self.step > start_step:
+            self.save()
+        return last
+
+    def _eval_and_log(self, callback) -> dict:
+        metrics = self.evaluate()
+        rec = {"kind": "eval", "step": self.step, "time": self.elapsed,
+               **{k: v for k, v in metrics.items() if k != "q_halt_calibration"}}
+        self._log(rec)
+        if callback:
+            callback(rec)
+        return {**rec, "q_halt_calibration": metrics["q_halt_calibration"]}
+
+
+def throughput(model: RecursiveReasoner, batch: dict, config: TrainConfig, segments: int = 5, warmup: int = 1,
+               device="cpu") -> dict:
+    """Training throughput through the trainer: samples x segments per second (and s per segment)."""
+
+    class _Repeat:
+        def next_batch(self):
+            return batch
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state):
+            pass
+
+    trainer = Trainer(model, _Repeat(), config.replace(progress=False), device=device)
+    for _ in range(warmup):
+        trainer.train_step(batch)
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(segments):
+        trainer.train_step(batch)
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    dt = (time.perf_counter() - t) / segments
+    B = batch["inputs"].shape[0]
+    return {"seconds_per_segment": dt, "samples_per_second": B / dt, "batch_size": B,
+            "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.device(device).type == "cuda" else math.nan}
