@@ -3,13 +3,10 @@
 All comparisons run the torch model in float64. Two details of the torch code have to be taken
 into account to see the agreement at float64 precision:
 
-* ``trm_core.layers.rms_norm`` and ``apply_rope`` compute in float32 (as the reference code does,
-  for bf16 training), even when the model is float64, and the RoPE tables are float32 values.
-  The fixture ``float64_torch`` swaps in versions that keep float64 (computing in "at least
-  float32", which is the same thing for float32 and bf16 models) and float64 RoPE tables.
+* The RoPE tables are computed in float32 (as the reference code does), so a float64 model's
+  tables hold float32 values; the tests swap in tables computed in float64.
 * An untrained recursion is chaotic: a rounding difference grows about tenfold per supervision
-  step, so float32 rounding inside a float64 model becomes a visible difference after a few steps
-  (see ``test_shipped_float32_norms_agree_for_one_step``).
+  step, so any float32 rounding inside a float64 model would become visible after a few steps.
 
 ``model.reason`` returns float32 outputs, so comparisons through it are at float32 precision
 (atol 1e-5); the direct comparisons of the recursion are at float64 precision (atol 1e-9).
@@ -31,17 +28,6 @@ REASON_ATOL = 1e-5  # through model.reason, whose outputs are float32
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-def _rms_norm_keep_dtype(x: torch.Tensor, eps: float = 1e-5, dim: int = -1) -> torch.Tensor:
-    xf = x.to(torch.promote_types(x.dtype, torch.float32))
-    return (xf * torch.rsqrt(xf.square().mean(dim, keepdim=True) + eps)).to(x.dtype)
-
-
-def _apply_rope_keep_dtype(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    xf = x.to(torch.promote_types(x.dtype, torch.float32))
-    x1, x2 = xf.chunk(2, dim=-1)
-    return (xf * cos.to(xf.dtype) + torch.cat((-x2, x1), dim=-1) * sin.to(xf.dtype)).to(x.dtype)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
     """These models are tiny: one thread is faster, and far faster on a busy shared machine."""
@@ -49,13 +35,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def float64_torch(monkeypatch):
-    """Let a float64 torch model compute its norms and rotations in float64."""
-    monkeypatch.setattr(layers, "rms_norm", _rms_norm_keep_dtype)
-    monkeypatch.setattr(layers, "apply_rope", _apply_rope_keep_dtype)
 
 
 def _float64_rope(rope: layers.RotaryEmbedding, head_dim: int, length: int, theta: float) -> None:
@@ -132,18 +111,12 @@ CONFIGS = {
 # ----------------------------------------------------------------------------------------------
 # Building blocks against their torch counterparts
 # ----------------------------------------------------------------------------------------------
-def test_rms_norm_matches_torch(float64_torch):
+def test_rms_norm_matches_torch():
     x = rand(2, 5, 7)
     for axis in (-1, 1):
         assert max_diff(ref.rms_norm(np_(x), axis=axis), np_(layers.rms_norm(x, 1e-5, dim=axis))) < TIGHT
     norm = ref.rms_norm(np_(x) * 100.0)
     assert np.allclose(np.sqrt(np.mean(norm**2, axis=-1)), 1.0, atol=1e-6)  # unit root mean square
-
-
-def test_rms_norm_matches_shipped_float32_version():
-    x = rand(2, 5, 7)
-    for axis in (-1, 1):  # the shipped version rounds to float32
-        assert max_diff(ref.rms_norm(np_(x), axis=axis), np_(layers.rms_norm(x, 1e-5, dim=axis))) < 1e-6
 
 
 def test_silu_matches_torch():
@@ -160,7 +133,7 @@ def test_swiglu_matches_torch():
     assert max_diff(out, np_(mlp(x))) < TIGHT
 
 
-def test_token_mixer_mlp_matches_torch(float64_torch):
+def test_token_mixer_mlp_matches_torch():
     torch.manual_seed(0)
     mixer = layers.TokenMixerMLP(seq_len=10, expansion=4.0).double()
     h = rand(2, 10, 6)
@@ -174,7 +147,7 @@ def test_rope_tables_match_torch():
     assert max_diff(cos, np_(rope.cos)) < 1e-5 and max_diff(sin, np_(rope.sin)) < 1e-5  # torch: float32
 
 
-def test_rope_matches_torch(float64_torch):
+def test_rope_matches_torch():
     x = rand(2, 3, 20, 8)
     cos, sin = ref.rope_tables(8, 20)
     assert max_diff(ref.rope(np_(x), cos, sin), np_(layers.apply_rope(x, torch.tensor(cos), torch.tensor(sin)))) < TIGHT
@@ -184,7 +157,7 @@ def test_rope_matches_torch(float64_torch):
 
 
 @pytest.mark.parametrize("use_rope", [False, True])
-def test_attention_matches_torch(float64_torch, use_rope):
+def test_attention_matches_torch(use_rope):
     torch.manual_seed(0)
     attn = layers.Attention(hidden_size=16, num_heads=4).double()
     rope = None
@@ -198,7 +171,7 @@ def test_attention_matches_torch(float64_torch, use_rope):
 
 
 @pytest.mark.parametrize("name", ["trm-mlp", "trm-att-rope"])
-def test_block_and_net_match_torch(float64_torch, name):
+def test_block_and_net_match_torch(name):
     model = model_for(name)
     cfg, w = model.config, ref.weights_from_torch(model)
     cos_sin = ref.rope_tables(cfg.hidden_size // cfg.num_heads, cfg.total_len) if model.rope is not None else None
@@ -241,7 +214,7 @@ def test_heads_match_torch():
 
 
 @pytest.mark.parametrize("name", ["trm-mlp", "trm-att-rope"])
-def test_trm_recursion_matches_torch(float64_torch, name):
+def test_trm_recursion_matches_torch(name):
     model = model_for(name)
     cfg, w = model.config, ref.weights_from_torch(model)
     inputs, puzzle_ids = make_batch(cfg)
@@ -259,7 +232,7 @@ def test_trm_recursion_matches_torch(float64_torch, name):
     assert max_diff(y, np_(step.y)) < TIGHT and max_diff(z, np_(step.z)) < TIGHT
 
 
-def test_hrm_recursion_matches_torch(float64_torch):
+def test_hrm_recursion_matches_torch():
     model = model_for("hrm-att-rope-puzzle")
     cfg, w = model.config, ref.weights_from_torch(model)
     assert len(w["H_net"]) == 1 and len(w["L_net"]) == 2
@@ -277,7 +250,7 @@ def test_hrm_recursion_matches_torch(float64_torch):
 # The whole thing: reason() against model.reason()
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_reason_matches_torch(float64_torch, name):
+def test_reason_matches_torch(name):
     model = model_for(name)
     cfg = model.config
     inputs, puzzle_ids = make_batch(cfg)
@@ -304,16 +277,6 @@ def test_reason_matches_torch(float64_torch, name):
     # Nothing trivially constant: the answers and q values differ between rows and steps.
     assert out["logits"].std(axis=1).min() > 1e-3
     assert np.abs(np.diff(out["q_halt"], axis=0)).max() > 1e-3
-
-
-def test_shipped_float32_norms_agree_for_one_step():
-    """Without the float64 fixture the torch model rounds its norms to float32: fine for one step."""
-    model = trm_core.build_model("trm-mlp-tiny", **SMALL).double()
-    inputs, _ = make_batch(model.config)
-    trace = model.reason(inputs, steps=1, keep_states=True, autocast=False)
-    out = ref.reason(ref.weights_from_torch(model), model.config, inputs.numpy(), steps=1)
-    assert max_diff(out["logits"], np_(trace.logits)) < 1e-4
-    assert max_diff(out["y"], np_(trace.y)) < 1e-4
 
 
 def test_reason_rejects_bad_inputs():

@@ -1,0 +1,148 @@
+"""Training-segment speed of trm_core against the reference TinyRecursiveModels code, side by side.
+
+One segment = one ACT supervision step for the batch (deep recursion forward), stablemax loss,
+backward, optimizer steps (the same AdamW on both sides, plus each side's puzzle-embedding SignSGD).
+The two implementations are timed alternately in one process, so machine noise hits both alike.
+
+    python benchmarks/bench_reference.py --reference /path/to/TinyRecursiveModels [--preset trm-mlp-sudoku]
+        [--batch 16] [--threads 2] [--repeats 5] [--device cpu] [--json OUT.json]
+
+Without --reference only trm_core is timed. On CUDA both sides use bf16 autocast (ours) / bf16
+forward_dtype (reference); add --compile to torch.compile both.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+from trm_core import build_model, preset
+from trm_core.trainer import TrainConfig, Trainer
+
+
+def reference_config(cfg, batch_size: int, dtype: str) -> dict:
+    """The arch config dict the reference model class receives for our ModelConfig."""
+    return dict(
+        batch_size=batch_size, seq_len=cfg.seq_len, vocab_size=cfg.vocab_size,
+        num_puzzle_identifiers=cfg.num_puzzle_identifiers, puzzle_emb_ndim=cfg.puzzle_emb_ndim,
+        puzzle_emb_len=cfg.puzzle_emb_len, H_cycles=cfg.T, L_cycles=cfg.n, H_layers=0, L_layers=cfg.layers,
+        hidden_size=cfg.hidden_size, expansion=cfg.expansion, num_heads=cfg.num_heads,
+        pos_encodings=cfg.pos_encodings, halt_max_steps=cfg.N_sup, halt_exploration_prob=cfg.halt_exploration_prob,
+        forward_dtype=dtype, mlp_t=cfg.mixer == "mlp", no_ACT_continue=not cfg.act_continue, causal=False,
+    )
+
+
+def make_batch(cfg, batch_size: int, device) -> dict:
+    g = torch.Generator().manual_seed(0)
+    inputs = torch.randint(1, cfg.vocab_size, (batch_size, cfg.seq_len), generator=g)
+    labels = torch.randint(2, cfg.vocab_size, (batch_size, cfg.seq_len), generator=g)
+    return {"inputs": inputs.to(device), "labels": labels.to(device),
+            "puzzle_identifiers": torch.zeros(batch_size, dtype=torch.long, device=device)}
+
+
+class ReferenceRunner:
+    """Drives the reference code the way its pretrain.py does, one segment per call."""
+
+    def __init__(self, path: str, cfg, batch: dict, device, compile: bool):
+        sys.path.insert(0, path)
+        from models.losses import ACTLossHead  # type: ignore
+        from models.recursive_reasoning.trm import TinyRecursiveReasoningModel_ACTV1  # type: ignore
+        from models.sparse_embedding import CastedSparseEmbeddingSignSGD_Distributed  # type: ignore
+
+        dtype = "bfloat16" if torch.device(device).type == "cuda" else "float32"
+        B = batch["inputs"].shape[0]
+        with torch.device(device):
+            model = TinyRecursiveReasoningModel_ACTV1(reference_config(cfg, B, dtype))
+            self.head = ACTLossHead(model, loss_type="stablemax_cross_entropy").to(device)
+        self.head.train()
+        self.forward = torch.compile(self.head) if compile else self.head
+        params = [p for n, p in self.head.named_parameters() if "puzzle_emb" not in n]
+        self.opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), weight_decay=1.0)
+        self.sparse_opt = None
+        if cfg.puzzle_emb_ndim:
+            self.sparse_opt = CastedSparseEmbeddingSignSGD_Distributed(
+                self.head.model.puzzle_emb.buffers(), world_size=1, lr=1e-2, weight_decay=0.1)
+        self.batch = batch
+        with torch.device(device):
+            self.carry = self.head.initial_carry(batch)
+
+    def segment(self):
+        self.carry, loss, _, _, _ = self.forward(carry=self.carry, batch=self.batch, return_keys=[])
+        (loss / self.batch["inputs"].shape[0]).backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        if self.sparse_opt is not None:
+            self.sparse_opt.step()
+            self.sparse_opt.zero_grad()
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reference", help="path to a clone of SamsungSAILMontreal/TinyRecursiveModels")
+    ap.add_argument("--preset", default="trm-mlp-sudoku")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5, help="timed segments per implementation")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cfg = preset(args.preset)
+    batch = make_batch(cfg, args.batch, device)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    config = TrainConfig(batch_size=args.batch, optimizer="adamw", lr=1e-4, lr_warmup_steps=1, progress=False,
+                         ema=False, compile=args.compile)
+    ours = Trainer(model, None, config, device=device)  # type: ignore[arg-type]
+    runners = {"trm_core": lambda: ours.train_step(batch)}
+    if args.reference:
+        torch.manual_seed(0)
+        ref = ReferenceRunner(args.reference, cfg, batch, device, args.compile)
+        runners["reference"] = ref.segment
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    times = {name: [] for name in runners}
+    peak = {}
+    for name, run in runners.items():  # warm up (and compile)
+        for _ in range(2):
+            run()
+    for _ in range(args.repeats):  # alternate, so noise hits both alike
+        for name, run in runners.items():
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            sync()
+            t = time.perf_counter()
+            run()
+            sync()
+            times[name].append(time.perf_counter() - t)
+            if device.type == "cuda":
+                peak[name] = torch.cuda.max_memory_allocated() / 2**20
+    result = {"preset": args.preset, "batch": args.batch, "threads": args.threads, "device": str(device),
+              "compile": args.compile, "torch": torch.__version__}
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        result[name] = {"median_s_per_segment": med, "samples_per_s": args.batch / med, "all_s": ts,
+                        "peak_mem_mb": peak.get(name)}
+        print(f"{name:>10}: {med:.3f} s/segment  {args.batch / med:8.1f} samples/s"
+              + (f"  peak {peak[name]:.0f} MiB" if name in peak else ""))
+    if "reference" in result:
+        result["speedup"] = result["reference"]["median_s_per_segment"] / result["trm_core"]["median_s_per_segment"]
+        print(f"speed-up of trm_core over the reference: {result['speedup']:.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
