@@ -32,6 +32,7 @@ class ModelConfig:
     hidden_size: int = 512  # D
     num_heads: int = 8
     expansion: float = 4.0
+    mlp_multiple: int = 256  # SwiGLU widths are rounded up to this (256 as published; less for CPU presets)
     mixer: str = "attention"  # "attention" | "mlp"
     pos_encodings: str = "rope"  # "rope" | "learned" | "none"
     layers: int = 2
@@ -59,7 +60,7 @@ class ModelConfig:
             problems.append(f"pos_encodings must be 'rope', 'learned' or 'none', got {self.pos_encodings!r}")
         if self.mixer == "attention" and self.hidden_size % self.num_heads:
             problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
-        for name in ("vocab_size", "seq_len", "hidden_size", "layers", "T", "n", "N_sup", "num_puzzle_identifiers"):
+        for name in ("vocab_size", "seq_len", "hidden_size", "layers", "T", "n", "N_sup", "num_puzzle_identifiers", "mlp_multiple"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:

@@ -30,6 +30,7 @@ class HRM(RecursiveReasoner):
             mixer=config.mixer,
             seq_len=config.total_len,
             eps=config.rms_norm_eps,
+            multiple=config.mlp_multiple,
         )
         self.H_net = Net(config.h_layers, **block)
         self.L_net = Net(config.layers, **block)

@@ -44,9 +44,9 @@ def lecun_linear(in_features: int, out_features: int, bias: bool = False) -> nn.
     return layer
 
 
-def swiglu_width(width: int, expansion: float) -> int:
+def swiglu_width(width: int, expansion: float, multiple: int = 256) -> int:
     """Hidden width of a SwiGLU: ``round(expansion * width * 2/3)`` rounded up to a multiple of 256."""
-    return -(round(expansion * width * 2 / 3) // -256) * 256
+    return -(round(expansion * width * 2 / 3) // -multiple) * multiple
 
 
 # ----------------------------------------------------------------------------------------------
@@ -66,9 +66,9 @@ def rms_norm(x: torch.Tensor, eps: float = 1e-5, dim: int = -1) -> torch.Tensor:
 class SwiGLU(nn.Module):
     """``down(silu(gate(x)) * up(x))`` over the last axis; gate and up share one matrix."""
 
-    def __init__(self, width: int, expansion: float):
+    def __init__(self, width: int, expansion: float, multiple: int = 256):
         super().__init__()
-        self.hidden = swiglu_width(width, expansion)
+        self.hidden = swiglu_width(width, expansion, multiple)
         self.gate_up = lecun_linear(width, 2 * self.hidden)  # (2H, W)
         self.down = lecun_linear(self.hidden, width)  # (W, H)
 
@@ -85,9 +85,9 @@ class TokenMixerMLP(nn.Module):
     feature-MLP matmul about twice as slow on a CPU.
     """
 
-    def __init__(self, seq_len: int, expansion: float, eps: float = 1e-5):
+    def __init__(self, seq_len: int, expansion: float, eps: float = 1e-5, multiple: int = 256):
         super().__init__()
-        self.mlp = SwiGLU(seq_len, expansion)  # over L: weights (2H, L) and (L, H)
+        self.mlp = SwiGLU(seq_len, expansion, multiple)  # over L: weights (2H, L) and (L, H)
         self.eps = eps
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, L, D)
@@ -147,17 +147,18 @@ class Attention(nn.Module):
 class Block(nn.Module):
     """One post-norm block: token mixing (attention or MLP across tokens), then a SwiGLU."""
 
-    def __init__(self, hidden_size: int, num_heads: int, expansion: float, mixer: str, seq_len: int, eps: float):
+    def __init__(self, hidden_size: int, num_heads: int, expansion: float, mixer: str, seq_len: int, eps: float,
+                 multiple: int = 256):
         super().__init__()
         self.mixer = mixer
         self.eps = eps
         if mixer == "attention":
             self.attn = Attention(hidden_size, num_heads)
         elif mixer == "mlp":
-            self.token_mlp = TokenMixerMLP(seq_len, expansion, eps)
+            self.token_mlp = TokenMixerMLP(seq_len, expansion, eps, multiple)
         else:
             raise ValueError(f"unknown mixer {mixer!r}: expected 'attention' or 'mlp'")
-        self.mlp = SwiGLU(hidden_size, expansion)
+        self.mlp = SwiGLU(hidden_size, expansion, multiple)
 
     def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:  # (B, L, D)
         if self.mixer == "attention":

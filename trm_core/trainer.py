@@ -266,7 +266,7 @@ class Trainer:
 
         cfg = self.config
         start_step, t0, t_prev = self.step, time.perf_counter(), self.elapsed
-        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not cfg.progress, desc="train", unit="step",
+        bar = tqdm(total=None if cfg.max_minutes else cfg.max_steps, initial=self.step, disable=not cfg.progress, desc="train", unit="step",
                    dynamic_ncols=True)
         last = {}
         smoothed = None

@@ -32,6 +32,7 @@ class TRM(RecursiveReasoner):
             mixer=config.mixer,
             seq_len=config.total_len,
             eps=config.rms_norm_eps,
+            multiple=config.mlp_multiple,
         )
 
     def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,118 @@
+"""The trm command: train, resume, eval, solve, bench, demo, and one-line errors with exit code 2."""
+import json
+
+import pytest
+import torch
+
+from trm_core import cli, commands
+from trm_core.data import sudoku
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+TINY = ["hidden_size=32", "layers=1", "n=2", "T=1", "N_sup=2", "mlp_multiple=32", "batch_size=16", "eval_every=0",
+        "progress=false"]
+
+
+@pytest.fixture(scope="module")
+def sudoku_run(tmp_path_factory):
+    """A tiny 4x4 Sudoku run, trained for a few steps (shared by the tests below)."""
+    out = tmp_path_factory.mktemp("run")
+    code = cli.main(["train", "--task", "sudoku", "--size", "4", "--n-train", "40", "--n-test", "20", "--steps", "4",
+                     "--out", str(out), *TINY])
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_run_directory(sudoku_run):
+    assert (sudoku_run / "checkpoint.pt").exists() and (sudoku_run / "run.json").exists()
+    lines = [json.loads(l) for l in (sudoku_run / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["kind"] == "eval" and lines[-1]["step"] == 4
+
+
+def test_resume_continues_from_the_saved_step(sudoku_run, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sudoku_run, copy)
+    code, out, _ = run(capsys, "train", "--resume", str(copy), "--steps", "6")
+    assert code == 0 and "resuming" in out and "at step 4" in out
+    assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 6
+
+
+def test_train_refuses_to_overwrite_a_run(sudoku_run, capsys):
+    code, _, err = run(capsys, "train", "--task", "sudoku", "--size", "4", "--out", str(sudoku_run))
+    assert code == 2 and "already holds a run" in err and err.count("\n") == 1
+
+
+def test_eval_json(sudoku_run, tmp_path, capsys):
+    data = sudoku.from_puzzles(sudoku.generate(4, 12, seed=5))
+    sudoku.write_csv(tmp_path / "test.csv", data)
+    code, out, _ = run(capsys, "eval", "--checkpoint", str(sudoku_run / "checkpoint.pt"), "--data", str(tmp_path / "test.csv"),
+                       "--json")
+    assert code == 0
+    m = json.loads(out)
+    assert m["n"] == 12 and len(m["per_step_exact"]) == 2
+    assert 0 <= m["exact_accuracy"] <= 1 and 0 <= m["cell_accuracy"] <= 1 and "valid_solution" in m
+
+
+def test_eval_refuses_puzzles_of_another_size(sudoku_run, tmp_path, capsys):
+    sudoku.write_csv(tmp_path / "six.csv", sudoku.from_puzzles(sudoku.generate(6, 2, seed=1)))
+    code, _, err = run(capsys, "eval", "--checkpoint", str(sudoku_run), "--data", str(tmp_path / "six.csv"))
+    assert code == 2 and "6x6" in err and "36" not in err.split("tokens")[0][-3:]
+
+
+def test_solve_prints_every_step(sudoku_run, capsys):
+    puzzle = sudoku.to_string(sudoku.generate(4, 1, seed=3)[0].question)
+    code, out, _ = run(capsys, "solve", "--checkpoint", str(sudoku_run), puzzle)
+    assert code == 0 and "step 1:" in out and "step 2:" in out and "P(halt)=" in out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["solve", "--checkpoint", "CKPT", "12.."], "cells"),
+        (["solve", "--checkpoint", "CKPT", "11.." + "." * 12], "1"),
+        (["solve", "--checkpoint", "/nonexistent/ckpt.pt", "." * 16], "no checkpoint"),
+        (["eval", "--checkpoint", "CKPT", "--data", "/nonexistent.csv"], "nonexistent.csv"),
+        (["train", "--task", "sudoku", "--preset", "nope"], "unknown preset"),
+        (["train", "--task", "sudoku", "colour=red"], "unknown setting 'colour'"),
+        (["train", "--resume", "/nonexistent-run"], "not a training run"),
+        (["bench", "--device", "tpu"], "unknown device"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(sudoku_run, capsys, argv, message):
+    argv = [str(sudoku_run) if a == "CKPT" else a for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.startswith("trm: error:") and err.count("\n") == 1
+
+
+def test_a_foreign_checkpoint_is_refused(tmp_path, capsys):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+    code, _, err = run(capsys, "solve", "--checkpoint", str(tmp_path / "foreign.pt"), "." * 16)
+    assert code == 2 and "not a trm_core checkpoint" in err
+
+
+def test_bench_json(capsys):
+    code, out, _ = run(capsys, "bench", "--preset", "trm-mlp-tiny", "--batch-size", "4", "--segments", "1", "--json",
+                       "hidden_size=32", "mlp_multiple=32")
+    assert code == 0
+    r = json.loads(out)
+    assert r["samples_per_second"] > 0 and r["batch_size"] == 4
+
+
+def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
+    small = json.loads(json.dumps(commands.DEMO))
+    small.update(n_train=60, n_test=20)
+    small["model"].update(hidden_size=32, n=2, T=1, N_sup=2)
+    small["train"].update(max_steps=3, batch_size=16, progress=False)
+    monkeypatch.setattr(commands, "DEMO", small)
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0
+    assert "exact accuracy after each supervision step" in out and "step 2:" in out
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "demo.png").stat().st_size > 1000
