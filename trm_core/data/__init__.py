@@ -1,1 +1,18 @@
-"""Tasks and data: Sudoku, mazes, ARC and arithmetic, behind one data layer."""
+"""Tasks and data: Sudoku, mazes, ARC and arithmetic, behind one data layer.
+
+The trainer needs only ``make_task``::
+
+    from trm_core.data import make_task
+    task = make_task("sudoku", size=6, n_train=1000, n_test=200, seed=0)
+    config = preset("trm-mlp-tiny", **task.model_dims())
+    for batch in task.train_loader(batch_size=256, seed=0):   # one epoch
+        ...                                                   # batch: inputs, labels, puzzle_identifiers
+    metrics = task.evaluate(predictions)                      # predictions for task.eval_loader(...) rows
+
+Modules: ``sudoku`` (+ ``sudoku_solver``, ``sudoku_batch``), ``maze``, ``arc``, ``arithmetic``,
+``dataset`` (the array layout and loaders), ``tasks`` (``make_task``), ``csvio`` (hub-layout CSV).
+"""
+from .dataset import EvalLoader, Split, TrainLoader
+from .tasks import TASK_NAMES, Task, make_task
+
+__all__ = ["make_task", "Task", "TASK_NAMES", "Split", "TrainLoader", "EvalLoader"]

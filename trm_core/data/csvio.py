@@ -1,0 +1,111 @@
+"""CSV files in the hub layout (``source,question,answer,rating``) and the Hugging Face hub.
+
+Sudoku-Extreme and Maze-Hard share this layout. Row numbers count data rows: the first row after
+the header is row 1, as ``trm data check`` reports them.
+
+Hub files are read from a local copy when there is one (``local_path``), else downloaded with the
+optional package ``huggingface_hub``; without it, or offline, the error says where to put the file.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+HEADER = ("source", "question", "answer", "rating")
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be used as a whole (missing header, wrong columns, not on disk)."""
+
+
+@dataclass
+class Row:
+    """One data row of a hub-layout CSV; ``problem`` is set when the row itself is malformed."""
+
+    row: int  # 1 = the first row after the header
+    source: str = ""
+    question: str = ""
+    answer: str = ""
+    rating: str = ""
+    problem: str | None = None
+
+
+def iter_rows(path: str | os.PathLike) -> Iterator[Row]:
+    """Yield every data row of a hub-layout CSV, malformed ones with ``problem`` set.
+
+    Raises FileNotFoundError for a missing file and DataFileError when the header is not
+    ``source,question,answer,rating``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise DataFileError(f"{path} is empty; expected a header line {','.join(HEADER)}")
+        if tuple(h.strip() for h in header) != HEADER:
+            raise DataFileError(f"{path} has columns {','.join(header)}; expected {','.join(HEADER)}")
+        for i, fields in enumerate(reader, start=1):
+            if len(fields) != len(HEADER):
+                yield Row(i, problem=f"expected 4 fields ({','.join(HEADER)}), got {len(fields)}")
+            else:
+                yield Row(i, *fields)
+
+
+def read_rows(path: str | os.PathLike) -> list[Row]:
+    """All rows of a hub-layout CSV; raises DataFileError naming the first malformed row."""
+    rows = []
+    for r in iter_rows(path):
+        if r.problem:
+            raise DataFileError(f"{path}: row {r.row}: {r.problem}")
+        rows.append(r)
+    return rows
+
+
+def write_rows(path: str | os.PathLike, rows) -> Path:
+    """Write (source, question, answer, rating) tuples under the hub header; returns the path."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(HEADER)
+        for source, question, answer, rating in rows:
+            w.writerow((source, question, answer, "" if rating is None else rating))
+    return path
+
+
+def data_dir() -> Path:
+    """Where hub files are looked for first: ``$TRM_DATA_DIR`` or ``~/.cache/trm_workbook``."""
+    return Path(os.environ.get("TRM_DATA_DIR", Path.home() / ".cache" / "trm_workbook")).expanduser()
+
+
+def local_path(repo_id: str, filename: str) -> Path:
+    """The local copy of a hub file: ``data_dir() / <dataset name> / filename``."""
+    return data_dir() / repo_id.split("/")[-1] / filename
+
+
+def hub_file(repo_id: str, filename: str) -> Path:
+    """A file of a hub dataset: the local copy if present, else a download (needs ``huggingface_hub``)."""
+    local = local_path(repo_id, filename)
+    if local.is_file():
+        return local
+    place = (
+        f"download it from https://huggingface.co/datasets/{repo_id} and place it at {local} "
+        f"(or set TRM_DATA_DIR), or pass a local CSV path instead"
+    )
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise DataFileError(
+            f"reading {filename} of {repo_id} needs the optional package huggingface_hub "
+            f"(pip install 'trm_core[hub]'); or {place}"
+        ) from None
+    try:
+        return Path(hf_hub_download(repo_id=repo_id, filename=filename, repo_type="dataset"))
+    except Exception as e:  # offline, proxy, missing file: the library raises many kinds
+        raise DataFileError(f"could not download {filename} of {repo_id} ({type(e).__name__}); {place}") from None

@@ -1,0 +1,271 @@
+"""``make_task``: every task behind one small object the trainer can use.
+
+>>> task = make_task("addition", size=2, n_train=200, n_test=50, seed=0)
+>>> task.vocab_size, task.seq_len, task.num_puzzle_identifiers
+(14, 9, 1)
+>>> batch = next(iter(task.train_loader(batch_size=32)))
+>>> sorted(batch), tuple(batch["inputs"].shape)
+(['inputs', 'labels', 'puzzle_identifiers'], (32, 9))
+
+Tasks: ``sudoku`` (generated 4x4/6x6/9x9, or any CSV in the Sudoku-Extreme layout),
+``sudoku-extreme`` (the hub dataset or local copies), ``maze`` (generated, or CSV), ``maze-hard``
+(the hub dataset or local copies), ``arc-agi-1``, ``arc-agi-2`` and ``addition``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..losses import IGNORE_LABEL
+from . import arc, arithmetic, maze, sudoku
+from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader
+
+
+@dataclass
+class Task:
+    """A task's data, sizes and metrics.
+
+    ``train`` / ``test`` are ``Split``s (numpy arrays in the reference layout); ``augmenter`` builds
+    augmented training versions on the fly (Sudoku, mazes); ``source`` keeps the task-specific data
+    (e.g. ``ArcData`` for voting).
+    """
+
+    name: str
+    vocab_size: int
+    seq_len: int
+    num_puzzle_identifiers: int
+    train: Split
+    test: Split
+    augmenter: Augmenter | None = None
+    params: dict = field(default_factory=dict)
+    source: object = None
+    metrics: Callable | None = field(default=None, repr=False)  # extra metrics(task, split, predictions, q_halt)
+
+    def model_dims(self) -> dict:
+        """The ModelConfig fields this task fixes: ``preset(name, **task.model_dims())``."""
+        return {"vocab_size": self.vocab_size, "seq_len": self.seq_len, "num_puzzle_identifiers": self.num_puzzle_identifiers}
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary, to store in checkpoints."""
+        return {
+            "name": self.name, **self.model_dims(), "params": dict(self.params),
+            "train": {"examples": self.train.num_examples, "puzzles": self.train.num_puzzles, "groups": self.train.num_groups},
+            "test": {"examples": self.test.num_examples, "puzzles": self.test.num_puzzles, "groups": self.test.num_groups},
+            "augmenter": self.augmenter.describe() if self.augmenter else None,
+        }
+
+    def train_loader(self, batch_size: int, seed: int = 0, augment: bool = True) -> TrainLoader:
+        """Shuffled training batches, one version per group per epoch (see TrainLoader)."""
+        return TrainLoader(self.train, batch_size, seed=seed, augmenter=self.augmenter if augment else None)
+
+    def eval_loader(self, batch_size: int, split: str = "test", pad_last: bool = False) -> EvalLoader:
+        """Every example of ``split`` once, in order (predictions line up with its rows)."""
+        return EvalLoader(self._split(split), batch_size, pad_last=pad_last)
+
+    def evaluate(self, predictions, q_halt_logits=None, split: str = "test") -> dict:
+        """Metrics of predicted tokens (N, L) for all rows of ``split`` in order.
+
+        Always ``exact_accuracy`` (every labelled position right) and ``token_accuracy``; plus
+        ``valid_solution`` for Sudoku (a correct grid, even if not the one in the file),
+        ``valid_shortest_path`` for mazes, ``pass@1`` / ``pass@2`` for ARC (voting over versions).
+        """
+        s = self._split(split)
+        pred = np.asarray(predictions.detach().cpu() if hasattr(predictions, "detach") else predictions)
+        if pred.shape != s.labels.shape:
+            raise ValueError(f"predictions have shape {pred.shape}, the {split} split has {s.labels.shape}")
+        mask = s.labels != IGNORE_LABEL
+        right = (pred == s.labels) & mask
+        out = {
+            "count": int(len(pred)),
+            "exact_accuracy": float((right.sum(1) == mask.sum(1)).mean()) if len(pred) else 0.0,
+            "token_accuracy": float(right.sum() / max(1, mask.sum())),
+        }
+        if self.metrics is not None:
+            q = None if q_halt_logits is None else np.asarray(
+                q_halt_logits.detach().float().cpu() if hasattr(q_halt_logits, "detach") else q_halt_logits)
+            out.update(self.metrics(self, s, pred, q))
+        return out
+
+    def _split(self, split: str) -> Split:
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        return self.train if split == "train" else self.test
+
+
+# Sudoku ------------------------------------------------------------------------------------------
+
+
+def _pick(n_rows: int, n: int | None, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random row indices (sorted), or all rows when ``n`` is None or too large."""
+    if n is None or n >= n_rows:
+        return np.arange(n_rows)
+    return np.sort(rng.choice(n_rows, size=n, replace=False))
+
+
+def _sudoku_split(data: sudoku.SudokuSet) -> Split:
+    return Split.one_per_group(sudoku.to_tokens(data.questions), sudoku.to_tokens(data.answers))
+
+
+def _sudoku_metrics(task, split, pred, q_halt) -> dict:
+    size = task.params["size"]
+    questions = sudoku.from_tokens(split.inputs)
+    answers = sudoku.from_tokens(np.clip(pred, 0, size + 1))
+    return {"valid_solution": float((~sudoku.invalid_mask(questions, answers)).mean()) if len(pred) else 0.0}
+
+
+def _from_files(read, load_hub, train_csv, test_csv, n_train, n_test, rng, hub: bool):
+    """(train, test) sets from CSV files, or from the hub where ``hub`` and a file is not given.
+
+    One file for both (``test_csv`` missing, or the same path) is split into disjoint rows.
+    """
+    train = load_hub("train") if train_csv is None else read(train_csv)
+    same = test_csv is not None and train_csv is not None and os.path.abspath(test_csv) == os.path.abspath(train_csv)
+    if (test_csv is None and not hub) or same:
+        order = rng.permutation(len(train))
+        n_tr = min(len(train) if n_train is None else n_train, len(train))
+        n_te = len(train) - n_tr if n_test is None else n_test
+        if n_tr + n_te > len(train) or n_te < 1:
+            raise ValueError(f"{train_csv} has {len(train)} rows: not enough for n_train={n_tr} and n_test={n_te} "
+                             "(give a test_csv or lower n_train)")
+        return train.subset(np.sort(order[:n_tr])), train.subset(np.sort(order[n_tr:n_tr + n_te]))
+    test = load_hub("test") if test_csv is None else read(test_csv)
+    return train.subset(_pick(len(train), n_train, rng)), test.subset(_pick(len(test), n_test, rng))
+
+
+def _sudoku_task(name, size=None, n_train=None, n_test=None, seed=0, min_guesses=0, num_aug=1000,
+                 train_csv=None, test_csv=None) -> Task:
+    hub = name == "sudoku-extreme"
+    rng = np.random.default_rng(seed)
+    if hub or train_csv is not None:
+        n_train = 1000 if n_train is None else n_train
+        n_test = (1000 if hub else None) if n_test is None else n_test
+        train, test = _from_files(sudoku.read_csv, sudoku.load_hub, train_csv, test_csv, n_train, n_test, rng, hub)
+        if size is not None and train.size != size:
+            raise ValueError(f"{train_csv or 'the file'} holds {train.size}x{train.size} puzzles, not {size}x{size}")
+        size = train.size
+        if test.size != size:
+            raise ValueError(f"train puzzles are {size}x{size} but test puzzles are {test.size}x{test.size}")
+    else:
+        size = 9 if size is None else size
+        n_train = 1000 if n_train is None else n_train
+        n_test = 200 if n_test is None else n_test
+        made = sudoku.from_puzzles(sudoku.generate(size, n_train + n_test, seed=seed, min_guesses=min_guesses))
+        train, test = made.subset(np.arange(n_train)), made.subset(np.arange(n_train, n_train + n_test))
+    params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_guesses=min_guesses, num_aug=num_aug,
+                  train_csv=str(train_csv) if train_csv else None, test_csv=str(test_csv) if test_csv else None)
+    return Task(name, sudoku.vocab_size(size), size * size, 1, _sudoku_split(train), _sudoku_split(test),
+                SudokuAugmenter(size, num_aug, seed) if num_aug != 0 else None, params, (train, test), _sudoku_metrics)
+
+
+# Mazes -------------------------------------------------------------------------------------------
+
+
+def _maze_split(data: maze.MazeSet) -> Split:
+    return Split.one_per_group(maze.to_tokens(data.questions), maze.to_tokens(data.answers))
+
+
+def _maze_metrics(task, split, pred, q_halt) -> dict:
+    questions = maze.from_tokens(split.inputs)
+    reasons = maze.check_answers(questions, maze.from_tokens(pred))
+    return {"valid_shortest_path": float(np.mean([r is None for r in reasons])) if reasons else 0.0}
+
+
+def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None, loops=0.1, num_aug=7,
+               train_csv=None, test_csv=None) -> Task:
+    hub = name == "maze-hard"
+    rng = np.random.default_rng(seed)
+    if hub or train_csv is not None:
+        n_train = 1000 if hub and n_train is None else n_train
+        n_test = 1000 if hub and n_test is None else n_test
+        train, test = _from_files(maze.read_csv, maze.load_hub, train_csv, test_csv, n_train, n_test, rng, hub)
+        if size is not None and train.size != size:
+            raise ValueError(f"the file holds {train.size}x{train.size} mazes, not {size}x{size}")
+        size = train.size
+    else:
+        size = 15 if size is None else size
+        n_train = 1000 if n_train is None else n_train
+        n_test = 200 if n_test is None else n_test
+        made = maze.generate(size, n_train + n_test, seed=seed, min_path=min_path, loops=loops)
+        train, test = made.subset(np.arange(n_train)), made.subset(np.arange(n_train, n_train + n_test))
+    params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_path=min_path, loops=loops, num_aug=num_aug,
+                  train_csv=str(train_csv) if train_csv else None, test_csv=str(test_csv) if test_csv else None)
+    return Task(name, maze.VOCAB_SIZE, size * size, 1, _maze_split(train), _maze_split(test),
+                DihedralAugmenter(size, num_aug) if num_aug else None, params, (train, test), _maze_metrics)
+
+
+# ARC ---------------------------------------------------------------------------------------------
+
+
+def _arc_split(s: arc.ArcSplit) -> Split:
+    return Split(s.inputs, s.labels, s.puzzle_identifiers, s.puzzle_indices, s.group_indices)
+
+
+def _arc_metrics(task, split, pred, q_halt) -> dict:
+    if split is task.train:
+        return {}
+    r = arc.evaluate(task.source, pred, q_halt)
+    return {"pass@1": r["pass@1"], "pass@2": r["pass@2"]}
+
+
+def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(), max_tasks=None) -> Task:
+    data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train), max_tasks=max_tasks)
+    return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, _arc_split(data.train),
+                _arc_split(data.test), None, dict(data.info), data, _arc_metrics)
+
+
+# Addition ----------------------------------------------------------------------------------------
+
+
+def _addition_task(name, size=None, n_train=None, n_test=None, seed=0) -> Task:
+    digits = 4 if size is None else size
+    n_train = 10_000 if n_train is None else n_train
+    n_test = 1000 if n_test is None else n_test
+    rng = np.random.default_rng(seed)
+    a, b = arithmetic.sample_pairs(n_train + n_test, digits, rng)  # distinct pairs: test sums are unseen
+    x, y = arithmetic.encode(a, b, digits)
+    params = dict(size=digits, n_train=n_train, n_test=n_test, seed=seed)
+    return Task(name, arithmetic.VOCAB_SIZE, arithmetic.seq_len(digits), 1, Split.one_per_group(x[:n_train], y[:n_train]),
+                Split.one_per_group(x[n_train:], y[n_train:]), None, params)
+
+
+_BUILDERS = {
+    "sudoku": _sudoku_task,
+    "sudoku-extreme": _sudoku_task,
+    "maze": _maze_task,
+    "maze-hard": _maze_task,
+    "arc-agi-1": _arc_task,
+    "arc-agi-2": _arc_task,
+    "addition": _addition_task,
+}
+TASK_NAMES = tuple(_BUILDERS)
+
+
+def make_task(name: str, size: int | None = None, n_train: int | None = None, n_test: int | None = None,
+              seed: int = 0, **options) -> Task:
+    """Build a task by name. ``size``: Sudoku side (4, 6, 9), maze side, or addition digits.
+
+    Options per task:
+
+    - ``sudoku``: ``min_guesses`` (difficulty), ``num_aug`` (on-the-fly versions per puzzle, 1000;
+      None = a fresh one each epoch, 0 = none), ``train_csv`` / ``test_csv`` (read files instead of
+      generating; the same file for both, or no ``test_csv``, splits its rows).
+    - ``sudoku-extreme``: as ``sudoku``, files default to the hub's train.csv / test.csv
+      (n_train 1000 and n_test 1000 rows drawn with ``seed``; the paper tests on all 422,786).
+    - ``maze``: ``min_path``, ``loops``, ``num_aug`` (dihedral versions, 0-7), ``train_csv`` / ``test_csv``.
+    - ``maze-hard``: as ``maze``, files default to the hub's.
+    - ``arc-agi-1`` / ``arc-agi-2``: ``num_aug`` (stored versions per task, 8), ``translate``,
+      ``extra_train``, ``max_tasks``.
+    - ``addition``: nothing more (n_train 10,000, n_test 1000, 4 digits by default).
+    """
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
+    try:
+        return _BUILDERS[name](name, size=size, n_train=n_train, n_test=n_test, seed=seed, **options)
+    except TypeError as e:
+        if "unexpected keyword" in str(e):
+            raise ValueError(f"task {name!r}: {e}") from None
+        raise
+
