@@ -1,6 +1,6 @@
 """Benchmark the data layer: generators, Sudoku solvers, the training loader, puzzle difficulty.
 
-    .venv/bin/python benchmarks/bench_data.py [--hard-count 4] [--min-guesses 50]
+    .venv/bin/python benchmarks/bench_data.py [--hard-count 3] [--min-guesses 160]
 
 Real rows come from ../shared/data (Sudoku-Extreme and Maze-Hard samples) when present. All
 timings are single-process, single-thread wall clock.
@@ -37,8 +37,8 @@ def stats(x) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hard-count", type=int, default=4, help="hard 9x9 puzzles to generate")
-    ap.add_argument("--min-guesses", type=int, default=50, help="difficulty asked of them")
+    ap.add_argument("--hard-count", type=int, default=3, help="hard 9x9 puzzles to generate")
+    ap.add_argument("--min-guesses", type=int, default=160, help="difficulty asked of them (Sudoku-Extreme's median)")
     args = ap.parse_args()
 
     print("== generators (puzzles per second) ==")
@@ -77,7 +77,7 @@ def main() -> None:
         print(f"\n{EXTREME} not found: skipping the real-row benchmarks")
         real_guesses = None
 
-    print(f"\n== difficulty (guesses to solve and prove uniqueness) ==")
+    print("\n== difficulty (guesses to solve and prove uniqueness) ==")
     easy = sudoku.generate(9, 40, seed=1)
     print(f"generated 9x9, min_guesses=0  (n={len(easy):4d})   {stats([p.rating for p in easy])}")
     hard, dt = timed(lambda: sudoku.generate(9, args.hard_count, seed=1, min_guesses=args.min_guesses))

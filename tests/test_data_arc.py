@@ -45,6 +45,18 @@ def test_decode_crops_at_eos():
     assert arc.decode(np.zeros(900, int)).shape == (0, 0)
 
 
+def test_translation_is_undone_exactly():
+    rng = np.random.default_rng(3)
+    grids = [rng.integers(0, 10, size=(rng.integers(1, 31), rng.integers(1, 31))) for _ in range(300)]
+    padded, sizes = arc.pad_grids(grids)
+    offsets = (rng.random((300, 2)) * (31 - sizes)).astype(int)
+    assert offsets.any()
+    moved = arc.encode_padded(padded, sizes, offsets)
+    back, back_sizes = arc.decode_batch(arc.untranslate(moved))
+    assert (back_sizes == sizes).all() and (back == padded).all()
+    assert (arc.untranslate(arc.encode_padded(padded, sizes)) == arc.encode_padded(padded, sizes)).all()
+
+
 def test_aug_inverse_and_black_fixed():
     rng = np.random.default_rng(0)
     g = rng.integers(0, 10, size=(4, 7))
@@ -106,6 +118,13 @@ def test_split_layout(small):
     assert (te.inputs.reshape(-1, 30, 30)[:, 0, 0] >= 2).all()
     corner = tr.inputs.reshape(-1, 30, 30)[:, 0, 0] >= 2
     assert not corner.all() and corner[tr.puzzle_identifiers == 1].all()
+    # every training example is an augmented demonstration, exactly, once its translation is undone
+    grids, sizes = arc.decode_batch(arc.untranslate(tr.inputs))
+    for i in range(0, len(tr.inputs), 7):
+        task, pair = small.tasks[tr.example_task[i]], tr.example_pair[i]
+        aug = small.augs[tr.puzzle_identifiers[i] - 1]
+        expected = aug.apply((task.train + task.test)[pair][0])
+        assert (grids[i, :sizes[i, 0], :sizes[i, 1]] == expected).all()
 
 
 def test_versions_are_distinct_and_deterministic(small):

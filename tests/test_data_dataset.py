@@ -254,3 +254,27 @@ def test_eval_loader_fixed_order_and_padding(sudoku6):
     assert last["inputs"].shape == (8, 36) and (last["labels"][4:] == IGNORE_LABEL).all()
     assert (last["inputs"][4:] == 0).all() and (last["puzzle_identifiers"][4:] == 0).all()
     assert len(sudoku6.eval_loader(8, split="train")) == 8
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import trm_core.data.tasks as tasks_module
+
+    result = doctest.testmod(tasks_module)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+def test_select_rows_draws_a_seeded_subset(tmp_path):
+    from trm_core.data import csvio
+
+    path = csvio.write_rows(tmp_path / "r.csv", [("s", f"q{i}", f"a{i}", i) for i in range(50)])
+    assert csvio.count_rows(path) == 50
+    a = csvio.select_rows(path, 10, seed=1)
+    assert [r.row for r in a] == sorted(r.row for r in a) and len({r.row for r in a}) == 10
+    assert [r.question for r in a] == [f"q{r.row - 1}" for r in a]
+    assert [r.row for r in csvio.select_rows(path, 10, seed=1)] == [r.row for r in a]
+    assert [r.row for r in csvio.select_rows(path, 10, seed=2)] != [r.row for r in a]
+    assert [r.row for r in csvio.select_rows(path, limit=3)] == [1, 2, 3]
+    with pytest.raises(csvio.DataFileError, match="50 rows, fewer than the 51"):
+        csvio.select_rows(path, 51)

@@ -65,7 +65,8 @@ def test_contradicting_givens_name_digit_and_unit():
     with pytest.raises(SudokuError, match=r"digit 5 twice in row 1 \(columns 1 and 2\)"):
         sudoku.validate_puzzle(q)
     col = "5" + "." * 8 + "5" + "." * 71
-    assert sudoku.conflicts(sudoku.parse(col)) == ["digit 5 twice in column 1 (rows 1 and 2)", "digit 5 twice in box 1 (cells r1c1 and r2c1)"]
+    assert sudoku.conflicts(sudoku.parse(col)) == [
+        "digit 5 twice in column 1 (rows 1 and 2)", "digit 5 twice in box 1 (cells r1c1 and r2c1)"]
     box6 = np.zeros((6, 6), int)
     box6[0, 0] = box6[1, 2] = 3  # same 2x3 box, different row and column
     assert sudoku.conflicts(box6) == ["digit 3 twice in box 1 (cells r1c1 and r2c3)"]

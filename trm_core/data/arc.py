@@ -148,6 +148,20 @@ def decode_batch(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return grids, sizes
 
 
+def untranslate(tokens: np.ndarray) -> np.ndarray:
+    """Undo the training split's translation: move the content of each canvas (M, 900) or
+    (M, 30, 30) to the top-left corner, so that ``decode`` finds the grid."""
+    t = np.asarray(tokens).reshape(-1, MAX_SIZE, MAX_SIZE)
+    used = t != PAD
+    r0 = np.argmax(used.any(axis=2), axis=1)[:, None, None]  # first row / column with content
+    c0 = np.argmax(used.any(axis=1), axis=1)[:, None, None]
+    r, c = _R[None] + r0, _C[None] + c0
+    inside = (r < MAX_SIZE) & (c < MAX_SIZE)
+    src = (np.minimum(r, MAX_SIZE - 1) * MAX_SIZE + np.minimum(c, MAX_SIZE - 1)).reshape(len(t), -1)
+    moved = np.take_along_axis(t.reshape(len(t), -1), src.astype(np.intp), axis=1).reshape(t.shape)
+    return np.where(inside, moved, PAD).astype(t.dtype)
+
+
 def encode(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     """One grid (h, w) of colours -> (30, 30) tokens with EOS below and right of it."""
     g, size = pad_grids([grid])
@@ -272,7 +286,8 @@ def _split_arrays(parts: list, groups: list) -> ArcSplit:
     n = sum(counts)
     L = MAX_SIZE * MAX_SIZE
     inputs = np.concatenate([x.reshape(-1, L) for x, _, _, _ in parts]) if parts else np.zeros((0, L), np.uint8)
-    labels = np.concatenate([y.reshape(-1, L) for _, y, _, _ in parts]).astype(np.int16) if parts else np.zeros((0, L), np.int16)
+    labels = np.concatenate([y.reshape(-1, L) for _, y, _, _ in parts]) if parts else np.zeros((0, L), np.int16)
+    labels = labels.astype(np.int16)
     labels[labels == PAD] = IGNORE_LABEL
     ids = np.repeat([p[2] for p in parts], counts).astype(np.int32)
     task = np.repeat([p[3] for p in parts], counts).astype(np.int32)
@@ -372,7 +387,10 @@ class ArcVoter:
         """rows: (B,) indices into the test split; predictions: (B, 900) tokens; q_halt_logits: (B,)."""
         split = self.data.test
         rows = np.asarray(rows)
-        conf = np.ones(len(rows)) if q_halt_logits is None else 1 / (1 + np.exp(-np.asarray(q_halt_logits, dtype=np.float64)))
+        if q_halt_logits is None:
+            conf = np.ones(len(rows))
+        else:  # halting confidence sigmoid(q_halt)
+            conf = 1 / (1 + np.exp(-np.asarray(q_halt_logits, dtype=np.float64)))
         grids, sizes = decode_batch(np.asarray(predictions))
         augs = [self.data.augs[i - 1] for i in split.puzzle_identifiers[rows]]
         inverse_colours = np.stack([np.argsort(a.colours) for a in augs]).astype(np.int8) if augs else None
@@ -380,7 +398,8 @@ class ArcVoter:
             sel = np.flatnonzero([a.k == k for a in augs])
             if len(sel):
                 g = np.take_along_axis(inverse_colours[sel], grids[sel].reshape(len(sel), -1).astype(np.intp), axis=1)
-                grids[sel], sizes[sel] = dihedral_padded(g.reshape(-1, MAX_SIZE, MAX_SIZE).astype(np.int8), sizes[sel], DIHEDRAL_INVERSE[k])
+                g = g.reshape(-1, MAX_SIZE, MAX_SIZE).astype(np.int8)
+                grids[sel], sizes[sel] = dihedral_padded(g, sizes[sel], DIHEDRAL_INVERSE[k])
         for i, row in enumerate(rows):
             h, w = sizes[i]
             if h == 0:

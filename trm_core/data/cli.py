@@ -60,7 +60,13 @@ def _generate(args) -> int:
         size = 9 if args.size is None else args.size
         if size not in sudoku.SIZES:
             raise _usage_error(f"--size must be 4, 6 or 9 for sudoku, got {size}")
-        puzzles = sudoku.generate(size, args.count, seed=args.seed, min_guesses=args.min_guesses or 0)
+        step = max(1, args.count // 10)
+
+        def progress(k):  # hard puzzles take seconds each: show that work goes on
+            if k % step == 0 and k < args.count:
+                print(f"  {k}/{args.count} puzzles", file=sys.stderr, flush=True)
+
+        puzzles = sudoku.generate(size, args.count, seed=args.seed, min_guesses=args.min_guesses or 0, progress=progress)
         sudoku.write_csv(args.out, puzzles, source=f"trm-sudoku-{size}x{size}-seed{args.seed}")
         ratings = [p.rating for p in puzzles]
         print(f"wrote {len(puzzles)} {size}x{size} Sudoku puzzles to {args.out} "
@@ -86,7 +92,10 @@ def _check(args) -> int:
         raise _usage_error("--unique applies to sudoku")
     good = [r for r in rows if not r.problem]
     questions, answers = [r.question for r in good], [r.answer for r in good]
-    reasons = sudoku.check_rows(questions, answers, args.unique) if args.task == "sudoku" else maze.check_rows(questions, answers)
+    if args.task == "sudoku":
+        reasons = sudoku.check_rows(questions, answers, args.unique)
+    else:
+        reasons = maze.check_rows(questions, answers)
     bad = {r.row: r.problem for r in rows if r.problem}
     bad.update({r.row: reason for r, reason in zip(good, reasons) if reason})
     print(f"{args.file}: {len(rows)} rows, {len(bad)} invalid")

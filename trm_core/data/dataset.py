@@ -122,7 +122,8 @@ class SudokuAugmenter(Augmenter):
 
     def __call__(self, inputs, labels, groups, versions):
         n = self.size
-        t = sudoku.transforms_from_uniform(n, hash_uniform(self.seed, np.stack([groups, versions], 1), sudoku.num_transform_randoms(n)))
+        u = hash_uniform(self.seed, np.stack([groups, versions], 1), sudoku.num_transform_randoms(n))  # (B, k)
+        t = sudoku.transforms_from_uniform(n, u)
         ident = versions == 0
         t.digit_map[ident] = np.arange(n + 1)
         t.cell_perm[ident] = np.arange(n * n)
@@ -168,7 +169,8 @@ class TrainLoader(torch.utils.data.IterableDataset):
     the number of batches per epoch. The last incomplete batch of an epoch is dropped (as the
     reference), unless the epoch has fewer examples than one batch. ``state_dict()`` /
     ``load_state_dict()`` save and restore the position. Usable directly or inside
-    ``torch.utils.data.DataLoader(loader, batch_size=None)``.
+    ``torch.utils.data.DataLoader(loader, batch_size=None)`` with the default ``num_workers=0``
+    (it is fast enough in the main process; worker processes would each repeat the epoch).
     """
 
     def __init__(self, split: Split, batch_size: int, seed: int = 0, augmenter: Augmenter | None = None):
@@ -191,7 +193,9 @@ class TrainLoader(torch.utils.data.IterableDataset):
         sizes = np.diff(s.group_indices)[groups]
         puzzles = s.group_indices[groups] + (rng.random(len(groups)) * sizes).astype(np.int64)  # one stored version each
         nv = self.augmenter.num_versions if self.augmenter else 1
-        versions = rng.integers(0, nv if nv else 2 ** 62, size=len(groups)) if self.augmenter else np.zeros(len(groups), np.int64)
+        versions = np.zeros(len(groups), np.int64)  # version 0: the stored puzzle
+        if self.augmenter:  # nv None: unlimited, a fresh version each time
+            versions = rng.integers(0, nv if nv else 2 ** 62, size=len(groups))
         start, count = s.puzzle_indices[puzzles], np.diff(s.puzzle_indices)[puzzles]
         owner = np.repeat(np.arange(len(puzzles)), count)  # examples of the chosen puzzles, in shuffled order
         offsets = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)

@@ -46,7 +46,9 @@ def parse(text, size: int | None = None) -> np.ndarray:
     n2 = len(text)
     n = size if size is not None else int(round(n2 ** 0.5))
     if n * n != n2:
-        raise MazeError(f"maze has {n2} cells, expected {n * n} ({n}x{n})" if size else f"maze has {n2} cells, not a square number")
+        if size:
+            raise MazeError(f"maze has {n2} cells, expected {n * n} ({n}x{n})")
+        raise MazeError(f"maze has {n2} cells, not a square number")
     codes = np.array([_CODE.get(ch, 255) for ch in text], dtype=np.uint8)
     bad = np.flatnonzero(codes == 255)
     if len(bad):
@@ -117,7 +119,8 @@ def distances(passable: np.ndarray, source: np.ndarray, target: np.ndarray) -> n
         out[live[hit]] = step
         go_on = ~hit & frontier.any(axis=(1, 2))
         if not go_on.all():
-            live, target, frontier, seen, passable = live[go_on], target[go_on], frontier[go_on], seen[go_on], passable[go_on]
+            live, target = live[go_on], target[go_on]
+            frontier, seen, passable = frontier[go_on], seen[go_on], passable[go_on]
         frontier = _grow(frontier) & passable & ~seen
         seen |= frontier
         step += 1
@@ -351,18 +354,17 @@ def augment(question, answer, k: int) -> tuple[np.ndarray, np.ndarray]:
 # CSV ---------------------------------------------------------------------------------------------
 
 
-def read_csv(path: str | os.PathLike, limit: int | None = None, validate: bool = True) -> MazeSet:
+def read_csv(path: str | os.PathLike, limit: int | None = None, validate: bool = True, sample: int | None = None,
+             seed: int = 0) -> MazeSet:
     """Read a Maze-Hard layout CSV; raises MazeError naming the first bad row.
 
-    With ``validate`` every answer must be a valid shortest path of its question.
+    ``limit`` keeps the first rows, ``sample`` that many random rows (a function of ``seed``). With
+    ``validate`` every answer must be a valid shortest path of its question.
     """
-    rows = []
-    for r in csvio.iter_rows(path):
-        if limit is not None and len(rows) >= limit:
-            break
+    rows = csvio.select_rows(path, sample, seed, limit)
+    for r in rows:
         if r.problem:
             raise MazeError(f"{path}: row {r.row}: {r.problem}")
-        rows.append(r)
     qs, as_ = [], []
     size = None
     for r in rows:
@@ -394,8 +396,9 @@ def write_csv(path: str | os.PathLike, data: MazeSet, source: str = "trm-generat
     csvio.write_rows(path, rows)
 
 
-def load_hub(split: str = "train", limit: int | None = None, validate: bool = True) -> MazeSet:
+def load_hub(split: str = "train", limit: int | None = None, validate: bool = True, sample: int | None = None,
+             seed: int = 0) -> MazeSet:
     """Maze-Hard's ``train.csv`` or ``test.csv`` (a local copy, else the hub; see csvio)."""
     if split not in ("train", "test"):
         raise MazeError(f"split must be 'train' or 'test', got {split!r}")
-    return read_csv(csvio.hub_file(HUB_REPO, f"{split}.csv"), limit=limit, validate=validate)
+    return read_csv(csvio.hub_file(HUB_REPO, f"{split}.csv"), limit=limit, validate=validate, sample=sample, seed=seed)

@@ -90,7 +90,9 @@ def parse(puzzle, size: int | None = None) -> np.ndarray:
     bad = np.flatnonzero((flat < 0) | (flat > size) | (flat != np.round(flat)))
     if len(bad):
         r, c = divmod(int(bad[0]), size)
-        raise SudokuError(f"bad value {flat[bad[0]]} at row {r + 1}, column {c + 1}; use 1-{size} for digits and 0 for blanks")
+        raise SudokuError(
+            f"bad value {flat[bad[0]]} at row {r + 1}, column {c + 1}; use 1-{size} for digits and 0 for blanks"
+        )
     return flat.astype(np.int8).reshape(size, size)
 
 
@@ -294,7 +296,9 @@ class Transform:
         n2 = self.cell_perm.shape[-1]
         flat = g.reshape(-1, n2) if g.size else g.reshape(0, n2)
         perm = np.broadcast_to(self.cell_perm, (len(flat), n2)) if self.cell_perm.ndim == 1 else self.cell_perm
-        dmap = np.broadcast_to(self.digit_map, (len(flat), self.digit_map.shape[-1])) if self.digit_map.ndim == 1 else self.digit_map
+        dmap = self.digit_map
+        if dmap.ndim == 1:
+            dmap = np.broadcast_to(dmap, (len(flat), dmap.shape[-1]))
         moved = np.take_along_axis(flat, perm, axis=1)
         return np.take_along_axis(dmap, moved.astype(np.intp), axis=1).astype(g.dtype).reshape(shape)
 
@@ -435,18 +439,17 @@ def invalid_mask(questions: np.ndarray, answers: np.ndarray) -> np.ndarray:
     return bad_answer | bad_question | mismatch
 
 
-def read_csv(path: str | os.PathLike, size: int | None = None, limit: int | None = None, validate: bool = True) -> SudokuSet:
+def read_csv(path: str | os.PathLike, size: int | None = None, limit: int | None = None, validate: bool = True,
+             sample: int | None = None, seed: int = 0) -> SudokuSet:
     """Read a Sudoku-Extreme layout CSV; raises SudokuError naming the first bad row.
 
-    With ``validate`` each answer must be complete, keep the rules and agree with its question.
+    ``limit`` keeps the first rows, ``sample`` that many random rows (a function of ``seed``). With
+    ``validate`` each answer must be complete, keep the rules and agree with its question.
     """
-    rows = []
-    for r in csvio.iter_rows(path):
-        if limit is not None and len(rows) >= limit:
-            break
+    rows = csvio.select_rows(path, sample, seed, limit)
+    for r in rows:
         if r.problem:
             raise SudokuError(f"{path}: row {r.row}: {r.problem}")
-        rows.append(r)
     if size is None and rows:
         size = _SIZE_OF_CELLS.get(len(rows[0].question.strip()))
         if size is None:
@@ -517,8 +520,13 @@ def check_rows(questions: list[str], answers: list[str], unique: bool = False) -
     return out
 
 
-def load_hub(split: str = "train", limit: int | None = None, validate: bool = True) -> SudokuSet:
-    """Sudoku-Extreme's ``train.csv`` or ``test.csv`` (a local copy, else the hub; see csvio)."""
+def load_hub(split: str = "train", limit: int | None = None, validate: bool = True, sample: int | None = None,
+             seed: int = 0) -> SudokuSet:
+    """Sudoku-Extreme's ``train.csv`` or ``test.csv`` (a local copy, else the hub; see csvio).
+
+    ``sample=1000`` draws the paper's 1k training subset (random rows under ``seed``).
+    """
     if split not in ("train", "test"):
         raise SudokuError(f"split must be 'train' or 'test', got {split!r}")
-    return read_csv(csvio.hub_file(HUB_REPO, f"{split}.csv"), size=9, limit=limit, validate=validate)
+    path = csvio.hub_file(HUB_REPO, f"{split}.csv")
+    return read_csv(path, size=9, limit=limit, validate=validate, sample=sample, seed=seed)

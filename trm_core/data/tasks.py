@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..losses import IGNORE_LABEL
-from . import arc, arithmetic, maze, sudoku
+from . import arc, arithmetic, csvio, maze, sudoku
 from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader
 
 
@@ -46,14 +46,16 @@ class Task:
 
     def model_dims(self) -> dict:
         """The ModelConfig fields this task fixes: ``preset(name, **task.model_dims())``."""
-        return {"vocab_size": self.vocab_size, "seq_len": self.seq_len, "num_puzzle_identifiers": self.num_puzzle_identifiers}
+        return {
+            "vocab_size": self.vocab_size, "seq_len": self.seq_len, "num_puzzle_identifiers": self.num_puzzle_identifiers,
+        }
 
     def describe(self) -> dict:
         """A JSON-friendly summary, to store in checkpoints."""
         return {
             "name": self.name, **self.model_dims(), "params": dict(self.params),
-            "train": {"examples": self.train.num_examples, "puzzles": self.train.num_puzzles, "groups": self.train.num_groups},
-            "test": {"examples": self.test.num_examples, "puzzles": self.test.num_puzzles, "groups": self.test.num_groups},
+            **{name: {"examples": s.num_examples, "puzzles": s.num_puzzles, "groups": s.num_groups}
+               for name, s in (("train", self.train), ("test", self.test))},
             "augmenter": self.augmenter.describe() if self.augmenter else None,
         }
 
@@ -98,13 +100,6 @@ class Task:
 # Sudoku ------------------------------------------------------------------------------------------
 
 
-def _pick(n_rows: int, n: int | None, rng: np.random.Generator) -> np.ndarray:
-    """``n`` random row indices (sorted), or all rows when ``n`` is None or too large."""
-    if n is None or n >= n_rows:
-        return np.arange(n_rows)
-    return np.sort(rng.choice(n_rows, size=n, replace=False))
-
-
 def _sudoku_split(data: sudoku.SudokuSet) -> Split:
     return Split.one_per_group(sudoku.to_tokens(data.questions), sudoku.to_tokens(data.answers))
 
@@ -116,33 +111,41 @@ def _sudoku_metrics(task, split, pred, q_halt) -> dict:
     return {"valid_solution": float((~sudoku.invalid_mask(questions, answers)).mean()) if len(pred) else 0.0}
 
 
-def _from_files(read, load_hub, train_csv, test_csv, n_train, n_test, rng, hub: bool):
+def _from_files(read, load_hub, train_csv, test_csv, n_train, n_test, seed: int, hub: bool):
     """(train, test) sets from CSV files, or from the hub where ``hub`` and a file is not given.
 
-    One file for both (``test_csv`` missing, or the same path) is split into disjoint rows.
+    Rows are drawn at random under ``seed`` (only the drawn rows are parsed). One file for both
+    (``test_csv`` missing, or the same path) is split into disjoint rows.
     """
-    train = load_hub("train") if train_csv is None else read(train_csv)
     same = test_csv is not None and train_csv is not None and os.path.abspath(test_csv) == os.path.abspath(train_csv)
     if (test_csv is None and not hub) or same:
-        order = rng.permutation(len(train))
-        n_tr = min(len(train) if n_train is None else n_train, len(train))
-        n_te = len(train) - n_tr if n_test is None else n_test
-        if n_tr + n_te > len(train) or n_te < 1:
-            raise ValueError(f"{train_csv} has {len(train)} rows: not enough for n_train={n_tr} and n_test={n_te} "
+        total = csvio.count_rows(train_csv)
+        if n_train is None and n_test is None:  # default: 90% / 10%
+            n_test = max(1, total // 10)
+        n_tr = min(total - (n_test or 0) if n_train is None else n_train, total)
+        n_te = total - n_tr if n_test is None else n_test
+        if n_tr + n_te > total or n_te < 1:
+            raise ValueError(f"{train_csv} has {total} rows: not enough for n_train={n_tr} and n_test={n_te} "
                              "(give a test_csv or lower n_train)")
-        return train.subset(np.sort(order[:n_tr])), train.subset(np.sort(order[n_tr:n_tr + n_te]))
-    test = load_hub("test") if test_csv is None else read(test_csv)
-    return train.subset(_pick(len(train), n_train, rng)), test.subset(_pick(len(test), n_test, rng))
+        data = read(train_csv, sample=n_tr + n_te, seed=seed)
+        order = np.random.default_rng(seed).permutation(len(data))
+        return data.subset(np.sort(order[:n_tr])), data.subset(np.sort(order[n_tr:]))
+
+    def load(path, split, n, s):
+        if path is None:
+            return load_hub(split, sample=n, seed=s)
+        return read(path, sample=None if n is None else min(n, csvio.count_rows(path)), seed=s)
+
+    return load(train_csv, "train", n_train, seed), load(test_csv, "test", n_test, seed + 1)
 
 
 def _sudoku_task(name, size=None, n_train=None, n_test=None, seed=0, min_guesses=0, num_aug=1000,
                  train_csv=None, test_csv=None) -> Task:
     hub = name == "sudoku-extreme"
-    rng = np.random.default_rng(seed)
     if hub or train_csv is not None:
-        n_train = 1000 if n_train is None else n_train
-        n_test = (1000 if hub else None) if n_test is None else n_test
-        train, test = _from_files(sudoku.read_csv, sudoku.load_hub, train_csv, test_csv, n_train, n_test, rng, hub)
+        n_train = 1000 if hub and n_train is None else n_train
+        n_test = 1000 if hub and n_test is None else n_test
+        train, test = _from_files(sudoku.read_csv, sudoku.load_hub, train_csv, test_csv, n_train, n_test, seed, hub)
         if size is not None and train.size != size:
             raise ValueError(f"{train_csv or 'the file'} holds {train.size}x{train.size} puzzles, not {size}x{size}")
         size = train.size
@@ -176,11 +179,10 @@ def _maze_metrics(task, split, pred, q_halt) -> dict:
 def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None, loops=0.1, num_aug=7,
                train_csv=None, test_csv=None) -> Task:
     hub = name == "maze-hard"
-    rng = np.random.default_rng(seed)
     if hub or train_csv is not None:
         n_train = 1000 if hub and n_train is None else n_train
         n_test = 1000 if hub and n_test is None else n_test
-        train, test = _from_files(maze.read_csv, maze.load_hub, train_csv, test_csv, n_train, n_test, rng, hub)
+        train, test = _from_files(maze.read_csv, maze.load_hub, train_csv, test_csv, n_train, n_test, seed, hub)
         if size is not None and train.size != size:
             raise ValueError(f"the file holds {train.size}x{train.size} mazes, not {size}x{size}")
         size = train.size
@@ -190,7 +192,8 @@ def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None
         n_test = 200 if n_test is None else n_test
         made = maze.generate(size, n_train + n_test, seed=seed, min_path=min_path, loops=loops)
         train, test = made.subset(np.arange(n_train)), made.subset(np.arange(n_train, n_train + n_test))
-    params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_path=min_path, loops=loops, num_aug=num_aug,
+    params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_path=min_path, loops=loops,
+                  num_aug=num_aug,
                   train_csv=str(train_csv) if train_csv else None, test_csv=str(test_csv) if test_csv else None)
     return Task(name, maze.VOCAB_SIZE, size * size, 1, _maze_split(train), _maze_split(test),
                 DihedralAugmenter(size, num_aug) if num_aug else None, params, (train, test), _maze_metrics)
@@ -210,8 +213,12 @@ def _arc_metrics(task, split, pred, q_halt) -> dict:
     return {"pass@1": r["pass@1"], "pass@2": r["pass@2"]}
 
 
-def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(), max_tasks=None) -> Task:
-    data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train), max_tasks=max_tasks)
+def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(),
+              max_tasks=None) -> Task:
+    if size is not None or n_train is not None or n_test is not None:
+        raise ValueError(f"{name} has fixed splits and 30x30 grids: size, n_train and n_test do not apply (max_tasks does)")
+    data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
+                     max_tasks=max_tasks)
     return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, _arc_split(data.train),
                 _arc_split(data.test), None, dict(data.info), data, _arc_metrics)
 
@@ -251,7 +258,8 @@ def make_task(name: str, size: int | None = None, n_train: int | None = None, n_
 
     - ``sudoku``: ``min_guesses`` (difficulty), ``num_aug`` (on-the-fly versions per puzzle, 1000;
       None = a fresh one each epoch, 0 = none), ``train_csv`` / ``test_csv`` (read files instead of
-      generating; the same file for both, or no ``test_csv``, splits its rows).
+      generating; rows drawn at random under ``seed``, all by default; one file alone, or the same
+      file twice, is split into disjoint rows, 90% / 10% by default).
     - ``sudoku-extreme``: as ``sudoku``, files default to the hub's train.csv / test.csv
       (n_train 1000 and n_test 1000 rows drawn with ``seed``; the paper tests on all 422,786).
     - ``maze``: ``min_path``, ``loops``, ``num_aug`` (dihedral versions, 0-7), ``train_csv`` / ``test_csv``.
