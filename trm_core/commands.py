@@ -100,12 +100,7 @@ def build_run(settings: dict, device, out_dir=None, progress=True):
     model = build_model(model_cfg)
     loader = task.train_loader(train_cfg.batch_size, seed=train_cfg.seed)
     test = task.test
-
-    def extra(final_pred, q_halt):
-        m = task.evaluate(final_pred, q_halt[-1])
-        return {k: v for k, v in m.items() if k not in ("count", "exact_accuracy", "token_accuracy")}
-
-    eval_set = EvalSet(test.inputs, test.labels, test.puzzle_identifiers, extra)
+    eval_set = EvalSet(test.inputs, test.labels, test.puzzle_identifiers, task_metrics(task))
     trainer = Trainer(model, LoaderSource(loader), train_cfg, eval_set, out_dir=out_dir,
                       data_description=task.describe(), device=device)
     return trainer, task
@@ -190,35 +185,28 @@ def task_family(ckpt: dict) -> str:
 
 
 def read_eval_file(ckpt: dict, path: str):
-    """(inputs, labels, extra-metrics function) from a CSV in the hub layout, checked against the model."""
-    from .data import maze, sudoku
-    from .data.dataset import Split
-    from .data.tasks import Task, _maze_metrics, _sudoku_metrics
+    """(split, extra-metrics function) from a CSV in the hub layout, checked against the checkpoint's model."""
+    from .data import task_from_csv
 
     family = task_family(ckpt)
-    cfg = ckpt["model_config"]
-    if family == "sudoku":
-        data = sudoku.read_csv(path)
-        size = data.size
-        split = Split.one_per_group(sudoku.to_tokens(data.questions), sudoku.to_tokens(data.answers))
-        metrics, vocab = _sudoku_metrics, sudoku.vocab_size(size)
-    elif family == "maze":
-        data = maze.read_csv(path)
-        size = data.size
-        split = Split.one_per_group(maze.to_tokens(data.questions), maze.to_tokens(data.answers))
-        metrics, vocab = _maze_metrics, maze.VOCAB_SIZE
-    else:
+    if family not in ("sudoku", "maze"):
         raise UsageError(f"trm eval reads Sudoku and maze CSV files; this checkpoint is for {family}")
-    if split.inputs.shape[1] != cfg["seq_len"] or vocab != cfg["vocab_size"]:
+    task = task_from_csv(family, path)
+    cfg, size = ckpt["model_config"], task.params["size"]
+    if task.seq_len != cfg["seq_len"] or task.vocab_size != cfg["vocab_size"]:
         raise UsageError(f"{path} holds {size}x{size} {family} puzzles, but the checkpoint's model reads "
                          f"sequences of {cfg['seq_len']} tokens (vocabulary {cfg['vocab_size']})")
-    task = Task(family, vocab, split.inputs.shape[1], 1, split, split, params={"size": size}, metrics=metrics)
+    return task.test, task_metrics(task)
+
+
+def task_metrics(task):
+    """The task's own metrics (valid solutions, valid shortest paths, pass@k) as an ``EvalSet.extra`` hook."""
 
     def extra(final_pred, q_halt):
         m = task.evaluate(final_pred, q_halt[-1])
         return {k: v for k, v in m.items() if k not in ("count", "exact_accuracy", "token_accuracy")}
 
-    return split, extra
+    return extra
 
 
 def cmd_eval(args) -> int:

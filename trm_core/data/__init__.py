@@ -13,6 +13,6 @@ Modules: ``sudoku`` (+ ``sudoku_solver``, ``sudoku_batch``), ``maze``, ``arc``, 
 ``dataset`` (the array layout and loaders), ``tasks`` (``make_task``), ``csvio`` (hub-layout CSV).
 """
 from .dataset import EvalLoader, Split, TrainLoader
-from .tasks import TASK_NAMES, Task, make_task
+from .tasks import TASK_NAMES, Task, make_task, task_from_csv
 
-__all__ = ["make_task", "Task", "TASK_NAMES", "Split", "TrainLoader", "EvalLoader"]
+__all__ = ["make_task", "task_from_csv", "Task", "TASK_NAMES", "Split", "TrainLoader", "EvalLoader"]

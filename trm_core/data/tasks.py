@@ -250,6 +250,22 @@ _BUILDERS = {
 TASK_NAMES = tuple(_BUILDERS)
 
 
+def task_from_csv(family: str, path) -> Task:
+    """A Task whose test split is every row of one CSV in the hub layout (to evaluate a checkpoint on it).
+
+    ``family``: "sudoku" (any size) or "maze". The train split is the same rows, unaugmented.
+    """
+    if family == "sudoku":
+        data = sudoku.read_csv(path)
+        split, vocab, metrics = _sudoku_split(data), sudoku.vocab_size(data.size), _sudoku_metrics
+    elif family == "maze":
+        data = maze.read_csv(path)
+        split, vocab, metrics = _maze_split(data), maze.VOCAB_SIZE, _maze_metrics
+    else:
+        raise ValueError(f"task_from_csv reads Sudoku or maze files, not {family!r}")
+    return Task(family, vocab, split.seq_len, 1, split, split, None, dict(size=data.size, csv=str(path)), data, metrics)
+
+
 def make_task(name: str, size: int | None = None, n_train: int | None = None, n_test: int | None = None,
               seed: int = 0, **options) -> Task:
     """Build a task by name. ``size``: Sudoku side (4, 6, 9), maze side, or addition digits.
