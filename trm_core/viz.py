@@ -1,17 +1,50 @@
-"""Pictures: training curves, accuracy per supervision step, grids, latent trajectories, halting."""
+"""Pictures: training curves, accuracy per supervision step, grids, latent trajectories, halting.
+
+Every function takes data (NumPy arrays, torch tensors, a :class:`~trm_core.recursive.Trace`, the
+dicts of :mod:`trm_core.evaluate`) and an optional matplotlib ``ax``, draws, and returns the ax (or
+the figure, for pictures of several panels). No global state: pass ``ax`` to place a picture in your
+own figure; leave it out and a new pyplot figure is made.
+
+- training: :func:`plot_training_curve`, :func:`plot_per_step_accuracy`
+- grids: :func:`draw_sudoku`, :func:`draw_maze`, :func:`draw_arc`, and :func:`plot_steps_grid` (the
+  decoded answer after every supervision step, coloured by confidence)
+- latent states: :func:`pca`, :func:`plot_latent_trajectories`, :func:`state_distances`,
+  :func:`plot_state_distances`
+- halting: :func:`plot_halting_histogram`, :func:`plot_calibration`
+"""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
+CONFIDENCE_CMAP = "RdYlGn"  # red = unsure, green = sure
+#: The 10 standard ARC colours (as on the ARC-AGI website): black, blue, red, green, yellow, grey,
+#: magenta, orange, sky blue, maroon.
+ARC_COLORS = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
+              "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25")
+#: Maze colours by charset index ("# SGo"): wall, open, start, goal, path.
+MAZE_COLORS = ("#2b2b2b", "#ffffff", "#2ca02c", "#d62728", "#ff9f1c")
 
-def _ax(ax):
+
+def _ax(ax, figsize=(5, 3.5)):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(5, 3.5))
+        _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
+def _numpy(x) -> np.ndarray:
+    """A torch tensor (any device, any float dtype) or array-like as a NumPy array."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
 def plot_training_curve(history: list[dict], ax=None):
     """Training loss (left axis) and test exact accuracy (right axis) against optimizer steps."""
     ax = _ax(ax)
@@ -42,4 +75,445 @@ def plot_per_step_accuracy(per_step: list[float], ax=None, label: str | None = N
     ax.set_title("accuracy after each supervision step")
     if label:
         ax.legend()
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Grids
+# ---------------------------------------------------------------------------------------------
+def _sudoku_grid(grid) -> np.ndarray:
+    from .data import sudoku
+
+    return sudoku.parse(grid).astype(np.int64)
+
+
+def _cell_mask(mask, size: int, name: str) -> np.ndarray:
+    """A (size, size) bool mask from a mask, a grid or a puzzle string (non-zero cells count)."""
+    if isinstance(mask, str):
+        from .data import sudoku
+
+        mask = sudoku.parse(mask, size)
+    m = _numpy(mask)
+    if m.size != size * size:
+        raise ValueError(f"{name} has {m.size} cells, expected {size * size} ({size}x{size})")
+    return m.reshape(size, size) != 0
+
+
+def _grid_frame(ax, h: int, w: int, title: str | None) -> None:
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)  # row 0 at the top
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+
+
+def draw_sudoku(grid, ax=None, givens=None, confidence=None, wrong=None, title=None, cmap=CONFIDENCE_CMAP):
+    """A Sudoku grid (4x4, 6x6 with 2x3 boxes, or 9x9) with its box lines.
+
+    grid: anything :func:`trm_core.data.sudoku.parse` reads (a string, a flat or (size, size)
+    array), 0 or '.' for blank. ``givens``: the puzzle (its non-zero cells) or a bool mask; those
+    digits are drawn bold and black on white. The other digits are the model's: ``confidence``
+    (size, size) in [0, 1] colours their cells (red = unsure, green = sure). ``wrong`` (a bool mask)
+    marks cells in red with a red frame. Cell (r, c) has its centre at x = c + 0.5, y = r + 0.5.
+    """
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    from .data import sudoku
+
+    g = _sudoku_grid(grid)
+    size = len(g)
+    br, bc = sudoku.box_shape(size)
+    given = _cell_mask(givens, size, "givens") if givens is not None else np.zeros((size, size), bool)
+    bad = _cell_mask(wrong, size, "wrong") if wrong is not None else np.zeros((size, size), bool)
+    ax = _ax(ax, figsize=(3.2, 3.2))
+    rgba = np.ones((size, size, 4))
+    if confidence is not None:
+        conf = _numpy(confidence).astype(np.float64)
+        if conf.size != size * size:
+            raise ValueError(f"confidence has {conf.size} cells, expected {size * size} ({size}x{size})")
+        import matplotlib
+
+        shade = matplotlib.colormaps[cmap](Normalize(0, 1)(np.clip(conf.reshape(size, size), 0, 1)))
+        shade[..., :3] = 0.45 * shade[..., :3] + 0.55  # pale, so the digits stay readable
+        rgba = np.where(given[..., None], rgba, shade)
+    ax.imshow(rgba, extent=(0, size, size, 0), interpolation="nearest", zorder=0)
+    fontsize = {4: 16, 6: 13, 9: 11}[size]
+    for r in range(size):
+        for c in range(size):
+            d = int(g[r, c])
+            if bad[r, c]:
+                ax.add_patch(Rectangle((c + 0.06, r + 0.06), 0.88, 0.88, fill=False, ec="#c00000", lw=1.6, zorder=2))
+            if d == 0:
+                continue
+            style = dict(color="black", fontweight="bold") if given[r, c] else dict(color="#1f3b73")
+            if bad[r, c]:
+                style["color"] = "#c00000"
+            ax.text(c + 0.5, r + 0.5, str(d), ha="center", va="center", fontsize=fontsize, zorder=3, **style)
+    for i in range(size + 1):  # thin cell lines, thick box lines
+        ax.axhline(i, color="black", lw=2.0 if i % br == 0 else 0.5, zorder=4)
+        ax.axvline(i, color="black", lw=2.0 if i % bc == 0 else 0.5, zorder=4)
+    _grid_frame(ax, size, size, title)
+    return ax
+
+
+def _path_cells(path, n: int) -> tuple[np.ndarray, bool]:
+    """(k, 2) (row, col) cells of a path and whether their order means something."""
+    p = _numpy(path)
+    if p.ndim == 2 and p.shape == (n, n) and p.dtype != object:
+        # A bool mask, or a maze grid of charset indices whose 'o' cells are the path.
+        from .data.maze import PATH
+
+        mask = p if p.dtype == bool else p == PATH
+        return np.argwhere(mask), False
+    if p.ndim == 2 and p.shape[1] == 2:
+        return p.astype(np.int64), True
+    raise ValueError(f"path must be an ({n}, {n}) mask or maze grid, or a list of (row, col) cells; got shape {p.shape}")
+
+
+def draw_maze(grid, ax=None, path=None, title=None):
+    """A maze over the charset "# SGo": walls dark, start green, goal red, path cells orange.
+
+    grid: a maze string or an (n, n) grid of charset indices (see :mod:`trm_core.data.maze`; for
+    tokens use ``maze.from_tokens`` first). ``path``, drawn on top as blue dots: an (n, n) bool
+    mask, a maze grid (its 'o' cells, e.g. a model's answer), or (row, col) cells in order (also
+    joined by a line). A dot on a wall is a path that walks through one.
+    """
+    from matplotlib.colors import ListedColormap
+
+    from .data import maze
+
+    g = _numpy(grid) if not isinstance(grid, str) else grid
+    if not isinstance(g, str) and g.ndim == 1:
+        n = int(round(np.sqrt(g.size)))
+        g = g.reshape(n, n) if n * n == g.size else g
+    g = maze.parse(g)
+    n = len(g)
+    ax = _ax(ax, figsize=(4, 4))
+    ax.imshow(g, cmap=ListedColormap(MAZE_COLORS), vmin=-0.5, vmax=len(MAZE_COLORS) - 0.5,
+              extent=(0, n, n, 0), interpolation="nearest")
+    if path is not None:
+        cells, ordered = _path_cells(path, n)
+        if len(cells):
+            x, y = cells[:, 1] + 0.5, cells[:, 0] + 0.5
+            if ordered:
+                ax.plot(x, y, "-", color="#1f77b4", lw=1.5, zorder=3)
+            ax.plot(x, y, "o", color="#1f77b4", ms=max(2.0, 120 / n), zorder=4, label="path")
+    _grid_frame(ax, n, n, title)
+    return ax
+
+
+def draw_arc(grid, ax=None, title=None):
+    """An ARC grid of colours 0-9 in the standard ARC palette, with thin grey cell lines.
+
+    For the model's 30x30 tokens, decode first: ``trm_core.data.arc.decode(tokens)``.
+    """
+    from matplotlib.colors import ListedColormap
+
+    g = _numpy(grid)
+    if g.ndim != 2:
+        raise ValueError(f"ARC grid must be 2-D (height, width), got shape {g.shape}")
+    if g.size and (g.min() < 0 or g.max() > 9):
+        raise ValueError(f"ARC colours must be 0-9, got values from {g.min()} to {g.max()}; "
+                         "decode tokens with trm_core.data.arc.decode first")
+    h, w = g.shape
+    ax = _ax(ax, figsize=(3, 3))
+    ax.imshow(g, cmap=ListedColormap(ARC_COLORS), vmin=-0.5, vmax=9.5, extent=(0, w, h, 0), interpolation="nearest")
+    for i in range(h + 1):
+        ax.axhline(i, color="#555555", lw=0.5)
+    for j in range(w + 1):
+        ax.axvline(j, color="#555555", lw=0.5)
+    _grid_frame(ax, h, w, title)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# The answer after every supervision step
+# ---------------------------------------------------------------------------------------------
+class SudokuSteps(NamedTuple):
+    """A Sudoku answer decoded after every supervision step (one puzzle)."""
+
+    digits: np.ndarray  # (steps, size, size) predicted digits (0 where the model predicts PAD/blank)
+    confidence: np.ndarray  # (steps, size, size) softmax probability of the predicted token
+    halt_probability: np.ndarray | None  # (steps,) sigmoid(q_halt), when known
+
+
+def decode_sudoku_steps(trace_or_logits, index: int = 0, q_halt=None) -> SudokuSteps:
+    """Digits and confidences after each step for puzzle ``index`` of a Trace or of logits.
+
+    Logits: (steps, B, L, V) (pick row ``index``) or (steps, L, V). q_halt: (steps, B) or (steps,)
+    logits, taken from the Trace when one is given.
+    """
+    from .data import sudoku
+
+    logits = getattr(trace_or_logits, "logits", trace_or_logits)
+    if q_halt is None:
+        q_halt = getattr(trace_or_logits, "q_halt", None)
+    lg = _numpy(logits).astype(np.float64)
+    if lg.ndim == 4:
+        lg = lg[:, index]
+    if lg.ndim != 3:
+        raise ValueError(f"logits must have shape (steps, B, L, V) or (steps, L, V), got {_numpy(logits).shape}")
+    steps, L, _ = lg.shape
+    size = int(round(np.sqrt(L)))
+    if size * size != L:
+        raise ValueError(f"{L} answer positions do not make a square Sudoku grid")
+    p = np.exp(lg - lg.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)  # softmax (steps, L, V)
+    tokens = p.argmax(-1)
+    digits = np.clip(sudoku.from_tokens(tokens), 0, size).reshape(steps, size, size)
+    conf = p.max(-1).reshape(steps, size, size)
+    halt = None
+    if q_halt is not None:
+        q = _numpy(q_halt).astype(np.float64)
+        q = q[:, index] if q.ndim == 2 else q
+        halt = 1 / (1 + np.exp(-q))
+    return SudokuSteps(digits.astype(np.int64), conf, halt)
+
+
+def plot_steps_grid(trace_or_logits, puzzle=None, index: int = 0, solution=None, steps=None, q_halt=None,
+                    fig=None, cols: int | None = None):
+    """A row of Sudoku grids, the decoded answer y after each supervision step, coloured by confidence.
+
+    trace_or_logits: a :class:`~trm_core.recursive.Trace` or logits (steps, B, L, V) / (steps, L, V);
+    ``index`` picks the puzzle of the batch. ``puzzle``: the question (its digits are drawn as
+    givens). ``solution``: the answer, to mark wrong cells. ``steps``: which supervision steps to
+    show, counted from 1 as in the titles (default all). Returns the figure.
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    dec = decode_sudoku_steps(trace_or_logits, index, q_halt)
+    n_steps, size = dec.digits.shape[0], dec.digits.shape[1]
+    shown = list(range(1, n_steps + 1)) if steps is None else [int(s) for s in steps]
+    bad = [s for s in shown if not 1 <= s <= n_steps]
+    if bad:
+        raise ValueError(f"steps {bad} out of range: the trace has supervision steps 1 to {n_steps}")
+    givens = _cell_mask(_sudoku_grid(puzzle), size, "puzzle") if puzzle is not None else None
+    answer = _sudoku_grid(solution) if solution is not None else None
+    cols = cols or min(len(shown), 8)
+    rows = -(-len(shown) // cols)
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(2.3 * cols + 0.8, 2.5 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax, s in zip(axes, shown):
+        digits = dec.digits[s - 1]
+        title = f"step {s}" + (f"  P(halt)={dec.halt_probability[s - 1]:.2f}" if dec.halt_probability is not None else "")
+        draw_sudoku(digits, ax=ax, givens=givens, confidence=dec.confidence[s - 1],
+                    wrong=None if answer is None else digits != answer, title=title)
+        ax.title.set_fontsize(9)
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    fig.colorbar(ScalarMappable(Normalize(0, 1), CONFIDENCE_CMAP), ax=list(axes), shrink=0.8,
+                 label="confidence (softmax prob.)")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Latent states: where y and z go across supervision steps
+# ---------------------------------------------------------------------------------------------
+class PCA(NamedTuple):
+    """Principal components of a set of points."""
+
+    coords: np.ndarray  # (N, k) the points in the first k components
+    components: np.ndarray  # (k, D) orthonormal directions, largest variance first
+    mean: np.ndarray  # (D,) subtracted before projecting
+    explained_variance_ratio: np.ndarray  # (k,) share of the total variance along each direction
+
+    def transform(self, x) -> np.ndarray:
+        """Project new points (M, D) onto the same components -> (M, k)."""
+        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.components.T
+
+
+def pca(x, k: int = 2) -> PCA:
+    """PCA of points x (N, D) by SVD of the centred data (NumPy only).
+
+    Each direction's sign is fixed so that its largest entry is positive (a deterministic answer).
+    With fewer than k independent directions the missing ones are zero.
+    """
+    x = _numpy(x).astype(np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"pca needs points of shape (N, D), got {x.shape}")
+    N, D = x.shape
+    if not 1 <= k <= D:
+        raise ValueError(f"k must lie in [1, {D}] for {D}-dimensional points, got {k}")
+    mean = x.mean(0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)  # vt (min(N, D), D)
+    comps = np.zeros((k, D))
+    var = np.zeros(k)
+    m = min(k, len(s))
+    comps[:m], var[:m] = vt[:m], s[:m] ** 2
+    sign = np.sign(comps[np.arange(k), np.abs(comps).argmax(1)])
+    comps *= np.where(sign == 0, 1, sign)[:, None]
+    total = (s ** 2).sum()
+    ratio = var / total if total > 0 else np.zeros(k)
+    return PCA((x - mean) @ comps.T, comps, mean, ratio)
+
+
+def _states(s, name: str) -> np.ndarray:
+    """States (steps, B, L, D) or (steps, L, D) as float64 (steps, B, L, D)."""
+    a = _numpy(s).astype(np.float64)
+    if a.ndim == 3:
+        a = a[:, None]
+    if a.ndim != 4:
+        raise ValueError(f"{name} must have shape (steps, B, L, D) or (steps, L, D), got {a.shape}; "
+                         "run model.reason(..., keep_states=True)")
+    return a
+
+
+def pooled_states(s) -> np.ndarray:
+    """Mean over positions: (steps, B, L, D) -> (steps, B, D)."""
+    return _states(s, "states").mean(2)
+
+
+def latent_pca(y, z=None, k: int = 2) -> tuple[np.ndarray, np.ndarray | None, PCA]:
+    """One PCA of the pooled y and z of every step and puzzle, so both share the same axes.
+
+    Returns y in those axes (steps, B, k), z likewise (or None) and the PCA.
+    """
+    py = pooled_states(y)
+    pz = pooled_states(z) if z is not None else None
+    if pz is not None and pz.shape != py.shape:
+        raise ValueError(f"y and z differ in shape: {py.shape} and {pz.shape}")
+    pts = py.reshape(-1, py.shape[-1]) if pz is None else np.concatenate([py, pz]).reshape(-1, py.shape[-1])
+    fit = pca(pts, k)
+    return fit.transform(py), None if pz is None else fit.transform(pz), fit
+
+
+def plot_latent_trajectories(y, z=None, ax=None, puzzles=None, highlight: int | None = None, max_puzzles: int = 8):
+    """Where the answer y and the latent z travel across supervision steps (PCA of pooled states).
+
+    y, z: (steps, B, L, D) states from ``model.reason(..., keep_states=True)`` (``trace.y``,
+    ``trace.z``; a Trace may be passed as ``y``). Each puzzle is a colour: y solid with circles, z
+    dashed with squares; the first step is labelled 1, the last its number. ``puzzles``: which rows
+    to draw (default the first ``max_puzzles``); ``highlight``: one row drawn bold, the others faint.
+    """
+    if z is None and hasattr(y, "z"):
+        y, z = y.y, y.z
+    if y is None:
+        raise ValueError("no states: run model.reason(..., keep_states=True)")
+    ys, zs, fit = latent_pca(y, z)
+    steps, B = ys.shape[:2]
+    rows = list(range(min(B, max_puzzles))) if puzzles is None else [int(b) for b in puzzles]
+    if highlight is not None and highlight not in rows:
+        rows.append(int(highlight))
+    ax = _ax(ax, figsize=(5, 4))
+    colors = [f"C{i % 10}" for i in range(len(rows))]
+    for color, b in zip(colors, rows):
+        faint = highlight is not None and b != highlight
+        kw = dict(color=color, alpha=0.25 if faint else 1.0, lw=1 if faint else 2)
+        for pts, style, marker, name in ((ys[:, b], "-", "o", "y"), (None if zs is None else zs[:, b], "--", "s", "z")):
+            if pts is None:
+                continue
+            ax.plot(pts[:, 0], pts[:, 1], style, marker=marker, ms=3 if faint else 5, label=f"{name} puzzle {b}", **kw)
+            if not faint:
+                ax.annotate("1", pts[0], fontsize=8, xytext=(3, 3), textcoords="offset points")
+                ax.annotate(str(steps), pts[-1], fontsize=8, xytext=(3, 3), textcoords="offset points")
+    ev = fit.explained_variance_ratio
+    ax.set_xlabel(f"PC 1 ({100 * ev[0]:.0f}% of variance)")
+    ax.set_ylabel(f"PC 2 ({100 * ev[1]:.0f}% of variance)" if len(ev) > 1 else "")
+    ax.set_title("latent trajectories (y solid, z dashed)")
+    if len(rows) <= 4:
+        ax.legend(fontsize=7)
+    return ax
+
+
+def state_distances(s, relative: bool = False) -> np.ndarray:
+    """How far a state moves in each supervision step: ||s_t - s_(t-1)|| (Frobenius norm over
+    positions and features), mean over puzzles, for t = 2 .. steps -> (steps - 1,).
+
+    ``relative`` divides each puzzle's distance by ||s_(t-1)||. Shrinking distances = converging.
+    """
+    a = _states(s, "states")
+    diff = np.sqrt(((a[1:] - a[:-1]) ** 2).sum((2, 3)))  # (steps - 1, B)
+    if relative:
+        diff = diff / np.maximum(np.sqrt((a[:-1] ** 2).sum((2, 3))), 1e-12)
+    return diff.mean(1)
+
+
+def plot_state_distances(y, z=None, ax=None, relative: bool = False, label: str | None = None, **plot_kw):
+    """Distance between successive states, per supervision step, for y (and z): do they settle?
+
+    y, z: (steps, B, L, D) (or (steps, L, D) for one puzzle; a Trace may be passed as ``y``). The
+    point at step t is ||s_t - s_(t-1)||, mean over puzzles (see :func:`state_distances`).
+    """
+    if z is None and hasattr(y, "z"):
+        y, z = y.y, y.z
+    ax = _ax(ax)
+    prefix = f"{label}: " if label else ""
+    for s, name, color in ((y, "y", "tab:blue"), (z, "z", "tab:orange")):
+        if s is None:
+            continue
+        d = state_distances(s, relative)
+        steps = np.arange(2, len(d) + 2)
+        kw = dict(color=color, marker="o")
+        kw.update(plot_kw)
+        ax.plot(steps, d, label=f"{prefix}{name}: |{name}_t - {name}_t-1|", **kw)
+        if len(steps):
+            ax.set_xticks(steps)
+    ax.set_xlabel("supervision step t")
+    ax.set_ylabel("relative distance" if relative else "distance")
+    ax.set_ylim(bottom=0)
+    ax.set_title("state change per step")
+    ax.legend(fontsize=8, loc="lower left")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Halting
+# ---------------------------------------------------------------------------------------------
+def plot_halting_histogram(hist_or_metrics, ax=None):
+    """At which supervision step q_halt first says "done" (the last bar: it never did).
+
+    Takes ``metrics["halt_step_histogram"]`` from :func:`trm_core.evaluate.evaluate` (counts for
+    steps 1..N, then never) or the metrics dict itself.
+    """
+    metrics = hist_or_metrics if isinstance(hist_or_metrics, dict) else None
+    counts = np.asarray(metrics["halt_step_histogram"] if metrics is not None else hist_or_metrics, dtype=np.float64)
+    if counts.ndim != 1 or len(counts) < 2:
+        raise ValueError("a halting histogram needs counts for steps 1..N and a last 'never halted' bucket")
+    n = len(counts) - 1
+    ax = _ax(ax)
+    x = np.arange(1, n + 2)
+    ax.bar(x[:-1], counts[:-1], color="tab:blue", label="halted at step")
+    ax.bar(x[-1:], counts[-1:], color="tab:gray", label="never halted")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(s) for s in range(1, n + 1)] + ["never"])
+    ax.set_xlabel("supervision step of the first q_halt > 0")
+    ax.set_ylabel("puzzles")
+    title = "when the model stops"
+    if metrics is not None and "mean_halt_step" in metrics:
+        title += f"\nmean step {metrics['mean_halt_step']:.1f}"
+        if "accuracy_at_halt" in metrics:
+            title += f", exact at halt {100 * metrics['accuracy_at_halt']:.0f}%"
+    ax.set_title(title)
+    return ax
+
+
+def plot_calibration(calibration_bins, ax=None):
+    """Is P(halt) = sigmoid(q_halt) an honest probability of being right? Dots on the diagonal: yes.
+
+    Takes ``metrics["q_halt_calibration"]`` (a list of bins with mean_confidence, fraction_correct
+    and count) or the metrics dict itself. Dot area grows with the number of puzzles in the bin.
+    """
+    bins = calibration_bins["q_halt_calibration"] if isinstance(calibration_bins, dict) else calibration_bins
+    ax = _ax(ax, figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], "--", color="gray", lw=1, label="perfectly calibrated")
+    if bins:
+        conf = np.array([b["mean_confidence"] for b in bins])
+        frac = np.array([b["fraction_correct"] for b in bins])
+        count = np.array([b.get("count", 1) for b in bins], dtype=np.float64)
+        ax.plot(conf, frac, "-", color="tab:red", lw=1)
+        ax.scatter(conf, frac, s=20 + 200 * count / count.max(), color="tab:red", zorder=3, label="q_halt")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("P(halt) = sigmoid(q_halt), mean in bin")
+    ax.set_ylabel("fraction solved exactly")
+    ax.set_title("halting calibration")
+    ax.legend(fontsize=8, loc="upper left")
     return ax
