@@ -16,8 +16,8 @@ import torch
 from trm_core.commands import DEMO, build_run
 
 MODELS = {
-    "TRM (trm-mlp-tiny)": dict(preset="trm-mlp-tiny", model=dict(DEMO["model"])),
-    "HRM (hrm-tiny)": dict(preset="hrm-tiny", model=dict(hidden_size=DEMO["model"]["hidden_size"], mlp_multiple=32)),
+    "TRM (trm-mlp-tiny)": dict(preset="trm-mlp-tiny", model={}),
+    "HRM (hrm-tiny)": dict(preset="hrm-tiny", model={}),
 }
 
 

@@ -25,9 +25,11 @@ from .trainer import EvalSet, TrainConfig, Trainer, throughput
 # defaults); the laptop presets with settings tuned for a few minutes on a CPU.
 CPU_RECIPE = dict(batch_size=64, lr=2e-3, lr_warmup_steps=100, weight_decay=0.1, optimizer="adamw",
                   ema_decay=0.99, eval_batch_size=512)
-DEFAULT_PRESET = {"sudoku": "trm-mlp-tiny", "sudoku-extreme": "trm-mlp-sudoku", "maze": "trm-att-tiny",
-                  "maze-hard": "trm-att-maze", "arc-agi-1": "trm-att-tiny", "arc-agi-2": "trm-att-tiny",
-                  "addition": "trm-mlp-tiny"}
+# Default presets per task: (TRM, HRM).
+DEFAULT_PRESET = {"sudoku": ("trm-mlp-tiny", "hrm-tiny"), "sudoku-extreme": ("trm-mlp-sudoku", "hrm-sudoku"),
+                  "maze": ("trm-att-tiny", "hrm-tiny"), "maze-hard": ("trm-att-maze", "hrm-sudoku"),
+                  "arc-agi-1": ("trm-att-tiny", "hrm-tiny"), "arc-agi-2": ("trm-att-tiny", "hrm-tiny"),
+                  "addition": ("trm-mlp-tiny", "hrm-tiny")}
 TASK_ALIASES = {"arc": "arc-agi-1", "arithmetic": "addition"}
 
 
@@ -93,7 +95,10 @@ def build_run(settings: dict, device, out_dir=None, progress=True):
     task = make_task(settings["task"], size=settings.get("size"), n_train=settings.get("n_train"),
                      n_test=settings.get("n_test"), seed=settings.get("seed", 0), **settings.get("task_options", {}))
     preset_name = settings["preset"]
-    model_cfg = preset(preset_name, **task.model_dims(), **settings.get("model", {}))
+    overrides = dict(settings.get("model", {}))
+    if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
+        overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # ARC: one vector per puzzle
+    model_cfg = preset(preset_name, **task.model_dims(), **overrides)
     recipe = {} if is_paper_preset(preset_name) else dict(CPU_RECIPE)
     train_cfg = TrainConfig(**{**recipe, **settings.get("train", {}), "progress": progress})
     seed_everything(train_cfg.seed)
@@ -136,19 +141,19 @@ def cmd_train(args) -> int:
     else:
         task_name = TASK_ALIASES.get(args.task, args.task)
         model_over, train_over = parse_overrides(args.overrides)
-        preset_name = args.preset or DEFAULT_PRESET.get(task_name, "trm-mlp-tiny")
-        if args.model:
-            if args.preset is None:
-                preset_name = preset_name.replace("trm-", f"{args.model}-", 1) if args.model == "hrm" else preset_name
-            if PRESETS.get(preset_name, {}).get("arch") != args.model:
-                raise UsageError(f"preset {preset_name!r} is not a {args.model.upper()} preset")
+        if task_name not in DEFAULT_PRESET:
+            raise UsageError(f"unknown task {args.task!r}; choose one of: {', '.join([*DEFAULT_PRESET, *TASK_ALIASES])}")
+        preset_name = args.preset or DEFAULT_PRESET[task_name][args.model == "hrm"]
         if preset_name not in PRESETS:
             raise UsageError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
+        if args.model and PRESETS[preset_name]["arch"] != args.model:
+            raise UsageError(f"preset {preset_name!r} is not a {args.model.upper()} preset")
         if args.steps:
             train_over["max_steps"] = args.steps
         if args.minutes is not None:
             train_over["max_minutes"] = args.minutes
-            train_over.setdefault("max_steps", 10**9) if not args.steps else None
+            if not args.steps:
+                train_over["max_steps"] = 10**9
         settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                         preset=preset_name, model=model_over, train=train_over)
         out = Path(args.out or f"runs/{task_name}-{preset_name}")
@@ -300,7 +305,7 @@ def cmd_bench(args) -> int:
 # trm demo
 # ---------------------------------------------------------------------------------------------
 DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm-mlp-tiny",
-            model=dict(hidden_size=64, mlp_multiple=32), train=dict(max_steps=10**9, max_minutes=4.0))
+            model={}, train=dict(max_steps=10**9, max_minutes=4.2))
 
 
 def save_demo_plot(history: list[dict], metrics: dict, path: Path) -> None:
@@ -360,7 +365,7 @@ def cmd_demo(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("demo", help="train a small TRM on 6x6 Sudoku in minutes and watch it reason")
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--minutes", type=float, help="training time (default 4)")
+    p.add_argument("--minutes", type=float, help="training time (default 4.2)")
     p.add_argument("--device")
     p.set_defaults(func=cmd_demo)
 

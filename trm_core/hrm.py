@@ -14,7 +14,6 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
-from .layers import Net
 from .recursive import RecursiveReasoner, State
 
 
@@ -23,17 +22,8 @@ class HRM(RecursiveReasoner):
         if config.arch != "hrm":
             raise ValueError(f"HRM needs a config with arch='hrm', got {config.arch!r}")
         super().__init__(config)
-        block = dict(
-            hidden_size=config.hidden_size,
-            num_heads=config.num_heads,
-            expansion=config.expansion,
-            mixer=config.mixer,
-            seq_len=config.total_len,
-            eps=config.rms_norm_eps,
-            multiple=config.mlp_multiple,
-        )
-        self.H_net = Net(config.h_layers, **block)
-        self.L_net = Net(config.layers, **block)
+        self.H_net = self.make_net(config.h_layers)
+        self.L_net = self.make_net(config.layers)
 
     def recursion(self, x: torch.Tensor, state: State) -> State:
         T, n = self.config.T, self.config.n

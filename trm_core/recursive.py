@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .layers import RotaryEmbedding, lecun_linear, trunc_normal_
+from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
 
 @dataclass
@@ -101,6 +101,12 @@ class RecursiveReasoner(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.y_init.device
+
+    def make_net(self, num_layers: int) -> Net:
+        """A stack of ``num_layers`` blocks shaped by this model's config."""
+        c = self.config
+        return Net(num_layers, hidden_size=c.hidden_size, num_heads=c.num_heads, expansion=c.expansion, mixer=c.mixer,
+                   seq_len=c.total_len, eps=c.rms_norm_eps, multiple=c.mlp_multiple)
 
     def num_parameters(self) -> int:
         """Trainable parameters (the puzzle-embedding table, a buffer, is not counted)."""

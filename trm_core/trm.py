@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
-from .layers import Net
 from .recursive import RecursiveReasoner, State
 
 
@@ -24,16 +23,7 @@ class TRM(RecursiveReasoner):
         if config.arch != "trm":
             raise ValueError(f"TRM needs a config with arch='trm', got {config.arch!r}")
         super().__init__(config)
-        self.net = Net(
-            config.layers,
-            hidden_size=config.hidden_size,
-            num_heads=config.num_heads,
-            expansion=config.expansion,
-            mixer=config.mixer,
-            seq_len=config.total_len,
-            eps=config.rms_norm_eps,
-            multiple=config.mlp_multiple,
-        )
+        self.net = self.make_net(config.layers)
 
     def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """n updates of z from (x, y, z), then one update of y from (y, z). All (B, L_total, D)."""
