@@ -1,6 +1,6 @@
 """HRM vs TRM at equal compute on the 6x6 Sudoku task: train each for the same wall-clock time.
 
-    python benchmarks/hrm_vs_trm.py [--minutes 4] [--threads 2] [--json OUT.json]
+    python benchmarks/hrm_vs_trm.py [--minutes 4] [--threads 2] [--json OUT.json] [--out DIR]
 
 Both use the demo's data (minimal 6x6 puzzles, unseen test puzzles) and the CPU recipe; the HRM
 uses its continue loss and extra forward pass, as published. Prints a Markdown table.
@@ -26,6 +26,7 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
+    ap.add_argument("--out", help="save each model's checkpoint here as PRESET.pt")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
@@ -35,6 +36,8 @@ def main(argv=None):
         trainer, _ = build_run(settings, "cpu", progress=False)
         t = time.perf_counter()
         metrics = trainer.fit()
+        if args.out:
+            trainer.save(f"{args.out}/{spec['preset']}.pt")
         cfg = trainer.model.config
         rows.append(dict(model=label, parameters=trainer.model.num_parameters(), effective_depth=cfg.effective_depth,
                          steps=trainer.step, minutes=(time.perf_counter() - t) / 60,

@@ -96,3 +96,14 @@ def model_from_checkpoint(ckpt: dict | str | os.PathLike, use_ema: bool = True, 
             for k, v in ckpt["ema"]["shadow"].items():
                 params[k].copy_(v)
     return model.to(device).eval()
+
+
+def slim(ckpt: dict, extra: dict | None = None) -> dict:
+    """A small copy of a training checkpoint for sharing: the (EMA) weights, configs and data description.
+
+    No optimizer state, carry or RNG: it cannot resume training, only be evaluated and explored.
+    """
+    model = model_from_checkpoint(ckpt, use_ema=True)
+    out = {k: ckpt[k] for k in ("format", "model_config", "train_config", "data", "step", "elapsed") if k in ckpt}
+    out.update(model={k: v.clone() for k, v in model.state_dict().items()}, ema=None, **(extra or {}))
+    return out

@@ -305,7 +305,7 @@ def cmd_bench(args) -> int:
 # trm demo
 # ---------------------------------------------------------------------------------------------
 DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm-mlp-tiny",
-            model={}, train=dict(max_steps=10**9, max_minutes=4.2))
+            model={}, train=dict(max_steps=10**9, max_minutes=4.2, eval_every=250))
 
 
 def save_demo_plot(history: list[dict], metrics: dict, path: Path) -> None:
