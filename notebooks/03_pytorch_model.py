@@ -104,6 +104,12 @@ assert torch.allclose(layers.rms_norm(1000 * v), normed, atol=1e-5)  # the scale
 
 # %% [markdown]
 # A block, then, has weights only in its mixer and its SwiGLU: no norm parameters at all.
+#
+# One practical detail: inside `trm_core` blocks work on **sequence-first** tensors `(L, B, D)`.
+# In that layout both token mixers are plain matrix products on contiguous memory (the MLP across
+# tokens multiplies the `(L, B*D)` view from the left, the feature MLP the `(L*B, D)` view from the
+# right), so no transposed copy is made; the model converts once per supervision step and shows
+# `(B, L, D)` everywhere else.
 
 # %%
 torch.manual_seed(SEED)
@@ -123,7 +129,7 @@ assert not any("norm" in name for name, _ in block.named_parameters())
 
 # %%
 rope20 = layers.RotaryEmbedding(D // 2, 20)
-post = pre = torch.randn(2, 20, D)
+post = pre = torch.randn(20, 2, D)  # (L, B, D): sequence-first, the layout blocks work in
 post_rms, pre_rms = [], []
 with torch.no_grad():
     for _ in range(42):
@@ -231,7 +237,7 @@ L_mix = 20
 attn = layers.Attention(hidden_size=D, num_heads=2)
 token_mlp = layers.TokenMixerMLP(seq_len=L_mix, expansion=4.0, multiple=32)
 rope_mix = layers.RotaryEmbedding(D // 2, L_mix)
-h = torch.randn(2, L_mix, D)
+h = torch.randn(L_mix, 2, D)  # (L, B, D), sequence-first
 perm = torch.randperm(L_mix)
 
 mixers = {
@@ -242,7 +248,7 @@ mixers = {
 equivariant = {}
 with torch.no_grad():
     for name, f in mixers.items():
-        equivariant[name] = torch.allclose(f(h[:, perm]), f(h)[:, perm], atol=1e-5)
+        equivariant[name] = torch.allclose(f(h[perm]), f(h)[perm], atol=1e-5)
         print(f"{name:<20} shuffle in = shuffle out: {equivariant[name]}")
 assert equivariant == {"attention, no RoPE": True, "attention + RoPE": False, "MLP across tokens": False}
 

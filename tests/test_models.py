@@ -4,6 +4,7 @@ import torch
 
 import trm_core
 from trm_core import build_model, preset
+from trm_core.layers import seq_first
 from trm_core.recursive import State
 
 PUBLISHED = {
@@ -143,14 +144,14 @@ def test_trm_only_the_last_cycle_gets_gradients(T):
         # and the parameter gradients are those of the last cycle alone, started from detached states
         grads = _param_grads(model)
         model.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            x = model.embed(x_ids)
-            y, z = model.initial_state(2).y, model.initial_state(2).z
+        with torch.no_grad():  # latent_recursion works on sequence-first (L, B, D) tensors
+            x = seq_first(model.embed(x_ids))
+            y, z = seq_first(model.initial_state(2).y), seq_first(model.initial_state(2).z)
             for _ in range(T - 1):
                 y, z = model.latent_recursion(x, y, z)
-        x = model.embed(x_ids)
+        x = seq_first(model.embed(x_ids))
         y, z = model.latent_recursion(x, y.clone(), z.clone())
-        _loss(model.heads(y)[0]).backward()
+        _loss(model.heads(y.transpose(0, 1))[0]).backward()
         manual = _param_grads(model)
         assert grads.keys() == manual.keys()
         for k in grads:

@@ -37,6 +37,13 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+seq_first = layers.seq_first  # blocks and nets work on (L, B, D); the NumPy reference on (B, L, D)
+
+
+def batch_first(t: torch.Tensor) -> torch.Tensor:
+    return t.transpose(0, 1)
+
+
 def _float64_rope(rope: layers.RotaryEmbedding, head_dim: int, length: int, theta: float) -> None:
     """Replace a RotaryEmbedding's float32-computed tables by float64 ones (computed in torch)."""
     inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
@@ -138,7 +145,7 @@ def test_token_mixer_mlp_matches_torch():
     mixer = layers.TokenMixerMLP(seq_len=10, expansion=4.0).double()
     h = rand(2, 10, 6)
     out = ref.token_mixer_mlp(np_(h), np_(mixer.mlp.gate_up.weight), np_(mixer.mlp.down.weight))
-    assert max_diff(out, np_(mixer(h))) < TIGHT
+    assert max_diff(out, np_(batch_first(mixer(seq_first(h))))) < TIGHT
 
 
 def test_rope_tables_match_torch():
@@ -167,7 +174,7 @@ def test_attention_matches_torch(use_rope):
     h = rand(2, 9, 16)
     cos_sin = ref.rope_tables(4, 9) if use_rope else None
     out = ref.attention(np_(h), np_(attn.qkv.weight), np_(attn.out.weight), num_heads=4, rope_cos_sin=cos_sin)
-    assert max_diff(out, np_(attn(h, rope))) < TIGHT
+    assert max_diff(out, np_(batch_first(attn(seq_first(h), rope)))) < TIGHT
 
 
 @pytest.mark.parametrize("name", ["trm-mlp", "trm-att-rope"])
@@ -177,8 +184,8 @@ def test_block_and_net_match_torch(name):
     cos_sin = ref.rope_tables(cfg.hidden_size // cfg.num_heads, cfg.total_len) if model.rope is not None else None
     h, injection = rand(2, cfg.total_len, cfg.hidden_size, seed=1), rand(2, cfg.total_len, cfg.hidden_size, seed=2)
     with torch.no_grad():
-        torch_block = model.net.layers[0](h, model.rope)
-        torch_net = model.net(h, injection, model.rope)
+        torch_block = batch_first(model.net.layers[0](seq_first(h), model.rope))
+        torch_net = batch_first(model.net(seq_first(h), seq_first(injection), model.rope))
     assert max_diff(ref.block(np_(h), w["net"][0], cfg, cos_sin), np_(torch_block)) < TIGHT
     assert max_diff(ref.net(np_(h), np_(injection), w["net"], cfg, cos_sin), np_(torch_net)) < TIGHT
     assert max_diff(ref.make_net(w["net"], cfg)(np_(h), np_(injection)), np_(torch_net)) < TIGHT
@@ -222,7 +229,7 @@ def test_trm_recursion_matches_torch(name):
     with torch.no_grad():
         x = model.embed(inputs, puzzle_ids)
         state = model.initial_state(3)
-        y1, z1 = model.latent_recursion(x, state.y, state.z)
+        y1, z1 = map(batch_first, model.latent_recursion(seq_first(x), seq_first(state.y), seq_first(state.z)))
         step = model.recursion(x, state)
     y0, z0 = ref.initial_state(w, cfg, 3)
     assert max_diff(y0, np_(state.y)) == 0 and max_diff(z0, np_(state.z)) == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
+from .layers import seq_first
 from .recursive import RecursiveReasoner, State
 
 
@@ -27,7 +28,7 @@ class HRM(RecursiveReasoner):
 
     def recursion(self, x: torch.Tensor, state: State) -> State:
         T, n = self.config.T, self.config.n
-        y, z = state.y, state.z  # z_H, z_L
+        x, y, z = seq_first(x), seq_first(state.y), seq_first(state.z)  # z_H, z_L; (L_total, B, D) inside
         with torch.no_grad():
             for cycle in range(T):
                 last_cycle = cycle == T - 1
@@ -38,4 +39,4 @@ class HRM(RecursiveReasoner):
         # The 1-step gradient: only these two updates are back-propagated through.
         z = self.L_net(z, y + x, self.rope)
         y = self.H_net(y, z, self.rope)
-        return State(y, z)
+        return State(y.transpose(0, 1), z.transpose(0, 1))

@@ -2,6 +2,12 @@
 
 Every block is *post-norm*: ``h = rms(h + mix(h)); h = rms(h + swiglu(h))``, with an RMSNorm that
 has no learnable scale (as in the reference implementations).
+
+Layout: blocks and nets work on **sequence-first** tensors ``(L, B, D)``. Then both token mixers
+are plain matrix products on contiguous memory: the MLP across tokens multiplies the ``(L, B*D)``
+view from the left, the feature MLP the ``(L*B, D)`` view from the right, and no transposed copy
+is ever made (the reference transposes twice per block). The models convert once per supervision
+step; everything outside this file sees ``(B, L, D)``.
 """
 from __future__ import annotations
 
@@ -63,6 +69,14 @@ def rms_norm(x: torch.Tensor, eps: float = 1e-5, dim: int = -1) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 # SwiGLU, over features (the usual MLP) or across tokens (TRM-MLP's mixer)
 # ----------------------------------------------------------------------------------------------
+def glu(gate_up: torch.Tensor, dim: int) -> torch.Tensor:
+    """``silu(gate) * up`` for the two halves of ``gate_up`` along ``dim`` (in place when no gradient is needed)."""
+    gate, up = gate_up.chunk(2, dim=dim)
+    if torch.is_grad_enabled():
+        return F.silu(gate) * up
+    return F.silu(gate, inplace=True).mul_(up)
+
+
 class SwiGLU(nn.Module):
     """``down(silu(gate(x)) * up(x))`` over the last axis; gate and up share one matrix."""
 
@@ -73,16 +87,20 @@ class SwiGLU(nn.Module):
         self.down = lecun_linear(self.hidden, width)  # (W, H)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., W) -> (..., W)
-        gate, up = self.gate_up(x).chunk(2, dim=-1)  # (..., H) each
-        return self.down(F.silu(gate) * up)
+        return self.down(glu(self.gate_up(x), -1))
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:  # (..., W) -> x + swiglu(x)
+        """``x + forward(x)``, with the addition fused into the down projection (``addmm``)."""
+        flat = x.reshape(-1, x.shape[-1])  # (N, W)
+        hidden = glu(self.gate_up(flat), -1)  # (N, H)
+        return torch.addmm(flat, hidden, self.down.weight.t()).view(x.shape)
 
 
 class TokenMixerMLP(nn.Module):
     """TRM-MLP's mixer: a SwiGLU applied *across the sequence axis*, then residual + RMSNorm over it.
 
-    Computed on the (B, D, L) view of the state, as the reference does, but the result is handed back
-    contiguous in (B, L, D): the reference returns a transposed view, which makes every following
-    feature-MLP matmul about twice as slow on a CPU.
+    On the sequence-first state the token axis comes first, so the SwiGLU over tokens is two
+    left-multiplications of the ``(L, B*D)`` view: no transposes (the reference makes two copies).
     """
 
     def __init__(self, seq_len: int, expansion: float, eps: float = 1e-5, multiple: int = 256):
@@ -90,10 +108,11 @@ class TokenMixerMLP(nn.Module):
         self.mlp = SwiGLU(seq_len, expansion, multiple)  # over L: weights (2H, L) and (L, H)
         self.eps = eps
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B, L, D)
-        ht = h.transpose(1, 2)  # (B, D, L), a view
-        mixed = rms_norm(ht + self.mlp(ht), self.eps)  # (B, D, L), normalised over the token axis
-        return mixed.transpose(1, 2).contiguous()
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # (L, B, D) -> (L, B, D)
+        flat = h.reshape(h.shape[0], -1)  # (L, B*D)
+        hidden = glu(torch.mm(self.mlp.gate_up.weight, flat), 0)  # (H, B*D)
+        mixed = torch.addmm(flat, self.mlp.down.weight, hidden)  # h + W_down @ hidden: (L, B*D)
+        return rms_norm(mixed, self.eps, dim=0).view(h.shape)  # normalised over the token axis
 
 
 # ----------------------------------------------------------------------------------------------
@@ -131,14 +150,14 @@ class Attention(nn.Module):
         self.qkv = lecun_linear(hidden_size, 3 * hidden_size)
         self.out = lecun_linear(hidden_size, hidden_size)
 
-    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None) -> torch.Tensor:  # (B, L, D)
-        B, L, D = h.shape
-        qkv = self.qkv(h).view(B, L, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, heads, L, hd) each
+    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None) -> torch.Tensor:  # (L, B, D)
+        L, B, D = h.shape
+        qkv = self.qkv(h).view(L, B, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 1, 3, 0, 4).unbind(0)  # (B, heads, L, hd) each
         if rope is not None:
             q, k = apply_rope(q, rope.cos, rope.sin), apply_rope(k, rope.cos, rope.sin)
         o = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, hd)
-        return self.out(o.transpose(1, 2).reshape(B, L, D))
+        return self.out(o.permute(2, 0, 1, 3).reshape(L, B, D))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -160,23 +179,28 @@ class Block(nn.Module):
             raise ValueError(f"unknown mixer {mixer!r}: expected 'attention' or 'mlp'")
         self.mlp = SwiGLU(hidden_size, expansion, multiple)
 
-    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:  # (B, L, D)
+    def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:  # (L, B, D)
         if self.mixer == "attention":
             h = rms_norm(h + self.attn(h, rope), self.eps)
         else:
             h = self.token_mlp(h)
-        return rms_norm(h + self.mlp(h), self.eps)
+        return rms_norm(self.mlp.residual(h), self.eps)
+
+
+def seq_first(x: torch.Tensor) -> torch.Tensor:
+    """(B, L, D) -> contiguous (L, B, D), the layout blocks work in (a no-op if it already is)."""
+    return x.transpose(0, 1).contiguous()
 
 
 class Net(nn.Module):
-    """The recursive network: ``net(h, injection) = blocks(h + injection)``."""
+    """The recursive network: ``net(h, injection) = blocks(h + injection)``, on (L, B, D) tensors."""
 
     def __init__(self, num_layers: int, **block_kwargs):
         super().__init__()
         self.layers = nn.ModuleList(Block(**block_kwargs) for _ in range(num_layers))
 
     def forward(self, h: torch.Tensor, injection: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:
-        h = h + injection  # (B, L, D)
+        h = h + injection  # (L, B, D)
         for layer in self.layers:
             h = layer(h, rope)
         return h

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
+from .layers import seq_first
 from .recursive import RecursiveReasoner, State
 
 
@@ -26,7 +27,7 @@ class TRM(RecursiveReasoner):
         self.net = self.make_net(config.layers)
 
     def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """n updates of z from (x, y, z), then one update of y from (y, z). All (B, L_total, D)."""
+        """n updates of z from (x, y, z), then one update of y from (y, z). All sequence-first (L_total, B, D)."""
         injection = y + x  # the same for all n updates
         for _ in range(self.config.n):
             z = self.net(z, injection, self.rope)  # z = net(z + y + x)
@@ -34,9 +35,10 @@ class TRM(RecursiveReasoner):
         return y, z
 
     def recursion(self, x: torch.Tensor, state: State) -> State:
-        y, z = state.y, state.z
+        """Deep recursion: x (B, L_total, D) and the state in, the new state (B, L_total, D) out."""
+        x, y, z = seq_first(x), seq_first(state.y), seq_first(state.z)  # (L_total, B, D) inside
         with torch.no_grad():  # T-1 cycles improve (y, z) without building a graph
             for _ in range(self.config.T - 1):
                 y, z = self.latent_recursion(x, y, z)
         y, z = self.latent_recursion(x, y, z)  # the last cycle is back-propagated through
-        return State(y, z)
+        return State(y.transpose(0, 1), z.transpose(0, 1))
