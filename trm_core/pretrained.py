@@ -65,3 +65,12 @@ def load(name: str, device="cpu", use_ema: bool = True):
     """(model, checkpoint dict) of a shipped checkpoint; the model is in eval mode with EMA weights."""
     ckpt = ckpt_io.load(path(name), map_location="cpu")
     return ckpt_io.model_from_checkpoint(ckpt, use_ema=use_ema, device=device), ckpt
+
+
+def export(src, dst, note: dict | None = None) -> Path:
+    """Write a slim, shareable copy of the training checkpoint ``src`` (a file or run directory) to ``dst``.
+
+    ``note`` (e.g. the command that made it and its measured accuracy) is stored under ``"note"``.
+    """
+    ckpt = ckpt_io.load(src, map_location="cpu")
+    return ckpt_io.save_atomic(ckpt_io.slim(ckpt, {"note": note or {}}), dst)
