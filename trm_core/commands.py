@@ -4,9 +4,7 @@ Each command is a small function over the library: a notebook can do the same in
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path

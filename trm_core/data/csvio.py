@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+
+import numpy as np
 
 HEADER = ("source", "question", "answer", "rating")
 
@@ -137,3 +139,25 @@ def hub_file(repo_id: str, filename: str) -> Path:
         return Path(hf_hub_download(repo_id=repo_id, filename=filename, repo_type="dataset"))
     except Exception as e:  # offline, proxy, missing file: the library raises many kinds
         raise DataFileError(f"could not download {filename} of {repo_id} ({type(e).__name__}); {place}") from None
+
+
+@dataclass
+class PuzzleSet:
+    """Rows of a hub-layout CSV as arrays: questions and answers (n, size*size), ratings, sources."""
+
+    questions: np.ndarray  # (n, size*size)
+    answers: np.ndarray  # (n, size*size)
+    ratings: np.ndarray  # (n,) int, -1 when unknown
+    sources: list = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(round(np.sqrt(self.questions.shape[1])))
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def subset(self, idx):
+        """The rows ``idx``, as the same kind of set."""
+        idx = np.asarray(idx)
+        return type(self)(self.questions[idx], self.answers[idx], self.ratings[idx], [self.sources[i] for i in idx])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -280,25 +279,8 @@ def _carve(size: int, rng: random.Random, loops: float) -> np.ndarray:
     return grid
 
 
-@dataclass
-class MazeSet:
-    """Mazes with their answers, as arrays of charset indices."""
-
-    questions: np.ndarray  # (n, size*size) uint8
-    answers: np.ndarray  # (n, size*size) uint8
-    ratings: np.ndarray  # (n,) int: shortest path length, or -1 when unknown
-    sources: list = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return int(round(np.sqrt(self.questions.shape[1])))
-
-    def __len__(self) -> int:
-        return len(self.questions)
-
-    def subset(self, idx) -> "MazeSet":
-        idx = np.asarray(idx)
-        return MazeSet(self.questions[idx], self.answers[idx], self.ratings[idx], [self.sources[i] for i in idx])
+class MazeSet(csvio.PuzzleSet):
+    """Mazes with their answers, as arrays of charset indices. Questions (n, size*size) uint8; answers uint8; ratings: shortest path length, or -1 when unknown."""
 
 
 def generate_one(size: int, rng: random.Random, min_path: int | None = None, loops: float = 0.1, max_tries: int = 1000):

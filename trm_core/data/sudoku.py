@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -370,25 +370,8 @@ def from_tokens(tokens) -> np.ndarray:
 # CSV in the Sudoku-Extreme layout ---------------------------------------------------------------
 
 
-@dataclass
-class SudokuSet:
-    """Puzzles with their answers, as arrays."""
-
-    questions: np.ndarray  # (n, size*size) int8, 0 = blank
-    answers: np.ndarray  # (n, size*size) int8
-    ratings: np.ndarray  # (n,) int, -1 when unknown
-    sources: list = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return int(round(np.sqrt(self.questions.shape[1])))
-
-    def __len__(self) -> int:
-        return len(self.questions)
-
-    def subset(self, idx) -> "SudokuSet":
-        idx = np.asarray(idx)
-        return SudokuSet(self.questions[idx], self.answers[idx], self.ratings[idx], [self.sources[i] for i in idx])
+class SudokuSet(csvio.PuzzleSet):
+    """Puzzles with their answers, as arrays. Questions (n, size*size) int8, 0 = blank; answers int8; ratings: -1 when unknown."""
 
 
 def check_row(question: str, answer: str, size: int | None = None, unique: bool = False) -> str | None:
