@@ -18,7 +18,7 @@
 #
 # **What you need**: Python. Nothing about TRM, no GPU, no data download.
 #
-# **Time**: about 15 seconds on a laptop CPU with the shipped checkpoint, the same with a GPU.
+# **Time**: about 25 seconds on a laptop CPU with the shipped checkpoint, the same with a GPU.
 # Without the checkpoint the notebook trains its own model first: 4 minutes on a CPU (15 seconds
 # in the fast test mode, with a weaker model).
 #

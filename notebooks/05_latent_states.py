@@ -20,8 +20,9 @@
 # **What you need**: notebook 00. A trained model: the shipped checkpoint (or the notebook trains
 # one, 4 minutes on a CPU).
 #
-# **Time**: about 30 seconds on a laptop CPU with the shipped checkpoint (15 seconds in the fast
-# test mode `TRM_FAST=1`), the same with a GPU.
+# **Time**: about 4 minutes on a 2-core laptop CPU with the shipped checkpoint (most of it the
+# n x T table of section 7 on 500 puzzles; 30 seconds in the fast test mode `TRM_FAST=1`), well
+# under a minute with a GPU.
 #
 # *Working from a fork?* The repository address lives in `REPO_URL` in the first code cell (and in
 # the badge link above).
