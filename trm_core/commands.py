@@ -55,8 +55,10 @@ class LoaderSource:
         self._it = None
 
 
-def is_paper_preset(name: str) -> bool:
-    return not any(name.endswith(s) for s in ("-tiny", "-small"))
+def recipe_for(preset_name: str) -> dict:
+    """TrainConfig defaults for a preset: the published ones for paper presets, CPU_RECIPE for laptop ones."""
+    laptop = any(preset_name.endswith(s) for s in ("-tiny", "-small"))
+    return dict(CPU_RECIPE) if laptop else {}
 
 
 def parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
@@ -97,8 +99,7 @@ def build_run(settings: dict, device, out_dir=None, progress=True):
     if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
         overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # ARC: one vector per puzzle
     model_cfg = preset(preset_name, **task.model_dims(), **overrides)
-    recipe = {} if is_paper_preset(preset_name) else dict(CPU_RECIPE)
-    train_cfg = TrainConfig(**{**recipe, **settings.get("train", {}), "progress": progress})
+    train_cfg = TrainConfig(**{**recipe_for(preset_name), **settings.get("train", {}), "progress": progress})
     seed_everything(train_cfg.seed)
     model = build_model(model_cfg)
     loader = task.train_loader(train_cfg.batch_size, seed=train_cfg.seed)
@@ -286,8 +287,7 @@ def cmd_bench(args) -> int:
     batch = {"inputs": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=g).to(device),
              "labels": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=g).to(device),
              "puzzle_identifiers": torch.zeros(B, dtype=torch.long, device=device)}
-    recipe = {} if is_paper_preset(args.preset) else dict(CPU_RECIPE)
-    tcfg = TrainConfig(**{**recipe, **train_over, "batch_size": B, "compile": args.compile, "progress": False})
+    tcfg = TrainConfig(**{**recipe_for(args.preset), **train_over, "batch_size": B, "compile": args.compile, "progress": False})
     r = throughput(model, batch, tcfg, segments=args.segments, device=device)
     r.update(preset=args.preset, device=str(device), threads=torch.get_num_threads(), parameters=model.num_parameters())
     if args.json:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .devices import autocast_context
 from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
 
@@ -186,8 +187,6 @@ class RecursiveReasoner(nn.Module):
         No gradients. ``autocast`` uses bf16 on CUDA (see :func:`trm_core.devices.autocast_context`);
         outputs are float32 and on the model's device.
         """
-        from .devices import autocast_context
-
         steps = self.config.N_sup if steps is None else int(steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")

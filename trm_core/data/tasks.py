@@ -139,6 +139,11 @@ def _from_files(read, load_hub, train_csv, test_csv, n_train, n_test, seed: int,
     return load(train_csv, "train", n_train, seed), load(test_csv, "test", n_test, seed + 1)
 
 
+def _head_tail(made, n_train: int):
+    """A generated set split into its first ``n_train`` rows (train) and the rest (test)."""
+    return made.subset(np.arange(n_train)), made.subset(np.arange(n_train, len(made)))
+
+
 def _sudoku_task(name, size=None, n_train=None, n_test=None, seed=0, min_guesses=0, num_aug=1000,
                  train_csv=None, test_csv=None) -> Task:
     hub = name == "sudoku-extreme"
@@ -156,7 +161,7 @@ def _sudoku_task(name, size=None, n_train=None, n_test=None, seed=0, min_guesses
         n_train = 1000 if n_train is None else n_train
         n_test = 200 if n_test is None else n_test
         made = sudoku.from_puzzles(sudoku.generate(size, n_train + n_test, seed=seed, min_guesses=min_guesses))
-        train, test = made.subset(np.arange(n_train)), made.subset(np.arange(n_train, n_train + n_test))
+        train, test = _head_tail(made, n_train)
     params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_guesses=min_guesses, num_aug=num_aug,
                   train_csv=str(train_csv) if train_csv else None, test_csv=str(test_csv) if test_csv else None)
     return Task(name, sudoku.vocab_size(size), size * size, 1, _sudoku_split(train), _sudoku_split(test),
@@ -191,7 +196,7 @@ def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None
         n_train = 1000 if n_train is None else n_train
         n_test = 200 if n_test is None else n_test
         made = maze.generate(size, n_train + n_test, seed=seed, min_path=min_path, loops=loops)
-        train, test = made.subset(np.arange(n_train)), made.subset(np.arange(n_train, n_train + n_test))
+        train, test = _head_tail(made, n_train)
     params = dict(size=size, n_train=len(train), n_test=len(test), seed=seed, min_path=min_path, loops=loops,
                   num_aug=num_aug,
                   train_csv=str(train_csv) if train_csv else None, test_csv=str(test_csv) if test_csv else None)
