@@ -1,22 +1,13 @@
 """ACT: the carry across supervision steps, resets and replacement of halted rows, exploration."""
 import torch
 
-from trm_core import build_model
+from conftest import random_batch as batch
+from conftest import tiny as tiny_model
 from trm_core.act import act_step, initial_carry
 
 
 def tiny(arch="trm", **kw):
-    base = dict(vocab_size=7, seq_len=10, hidden_size=32, num_heads=2, layers=1, T=2, n=2, N_sup=4)
-    return build_model("hrm-tiny" if arch == "hrm" else "trm-mlp-tiny", **{**base, **kw})
-
-
-def batch(seed, B=4):
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "inputs": torch.randint(0, 7, (B, 10), generator=g),
-        "labels": torch.randint(0, 7, (B, 10), generator=g),
-        "puzzle_identifiers": torch.zeros(B, dtype=torch.long),
-    }
+    return tiny_model(arch, **{"N_sup": 4, **kw})
 
 
 def test_first_step_loads_the_whole_batch_and_eval_runs_all_steps():

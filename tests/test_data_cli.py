@@ -5,8 +5,8 @@ import pytest
 
 from trm_core.cli import main
 from trm_core.data import maze, sudoku
+from conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def test_generate_and_check_sudoku(tmp_path, capsys):

@@ -10,10 +10,8 @@ from trm_core.data import Split, make_task, maze, sudoku
 from trm_core.data import arithmetic as ar
 from trm_core.data.dataset import DihedralAugmenter, SudokuAugmenter, TrainLoader
 from trm_core.losses import IGNORE_LABEL
+from conftest import EXTREME, HARD
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-EXTREME = SHARED / "sudoku-extreme-train-1k.csv"
-HARD = SHARED / "maze-30x30-hard-1k-train.csv"
 
 
 @pytest.fixture(scope="module")

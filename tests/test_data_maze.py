@@ -7,10 +7,8 @@ import pytest
 from trm_core.data import csvio, maze
 from trm_core.data.grids import DIHEDRAL_INVERSE, dihedral, dihedral_perms, inverse_dihedral
 from trm_core.data.maze import MazeError
+from conftest import HARD, needs_hard
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-HARD = SHARED / "maze-30x30-hard-1k-train.csv"
-needs_hard = pytest.mark.skipif(not HARD.is_file(), reason=f"{HARD} not present (shared data)")
 
 ROOM = ["S  ",
         "   ",

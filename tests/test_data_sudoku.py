@@ -8,10 +8,8 @@ from trm_core.data import csvio, sudoku
 from trm_core.data.sudoku import SudokuError
 from trm_core.data.sudoku_batch import solve_batch
 from trm_core.data.sudoku_solver import solve_cells
+from conftest import EXTREME, needs_extreme
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-EXTREME = SHARED / "sudoku-extreme-train-1k.csv"
-needs_extreme = pytest.mark.skipif(not EXTREME.is_file(), reason=f"{EXTREME} not present (shared data)")
 
 Q9 = "...7.2..5....95.8.19..8..67..4...6....79...2.26...1......5......39.....8....784.."
 A9 = "846712935372695184195483267984237651517964823263851749728549316439126578651378492"

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import trm_core
+from conftest import tiny
 from trm_core import build_model, preset
 from trm_core.layers import seq_first
 from trm_core.recursive import State
@@ -30,12 +31,6 @@ def test_every_preset_builds_and_has_a_note():
 def test_effective_depth_of_the_paper_config():
     assert preset("trm-mlp-sudoku").effective_depth == 42  # T (n + 1) layers = 3 * 7 * 2
 
-
-def tiny(arch="trm", **kw):
-    base = dict(vocab_size=7, seq_len=10, hidden_size=32, num_heads=2, layers=1, T=2, n=2, N_sup=3)
-    if arch == "hrm":
-        return build_model("hrm-tiny", **{**base, **kw})
-    return build_model("trm-mlp-tiny", **{**base, **kw})
 
 
 @pytest.mark.parametrize(

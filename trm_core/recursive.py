@@ -18,6 +18,11 @@ from .devices import autocast_context
 from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
 
+def at_least_float32(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 when it is narrower (bf16 under autocast); float64 stays float64."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
 @dataclass
 class State:
     """The latent state carried across supervision steps."""
@@ -33,9 +38,9 @@ class State:
 class Trace:
     """What ``model.reason`` returns: the model's outputs after every supervision step."""
 
-    logits: torch.Tensor  # (steps, B, L, V) float32, answer logits after each step
-    q_halt: torch.Tensor  # (steps, B) float32, halting logit (> 0 means "I think I am right")
-    q_continue: torch.Tensor  # (steps, B) float32, HRM's continue logit
+    logits: torch.Tensor  # (steps, B, L, V) float32 (or float64), answer logits after each step
+    q_halt: torch.Tensor  # (steps, B), halting logit (TRM halts when > 0)
+    q_continue: torch.Tensor  # (steps, B), HRM's continue logit (HRM halts when q_halt > q_continue)
     y: torch.Tensor | None = None  # (steps, B, L_total, D) when keep_states=True
     z: torch.Tensor | None = None  # (steps, B, L_total, D) when keep_states=True
 
@@ -156,7 +161,7 @@ class RecursiveReasoner(nn.Module):
     def heads(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Answer logits (B, L, V) from the token positions; Q logits (B,) from position 0."""
         logits = self.lm_head(y[:, self.config.num_puzzle_positions:])
-        q = self.q_head(y[:, 0]).float()  # (B, 2)
+        q = at_least_float32(self.q_head(y[:, 0]))  # (B, 2)
         return logits, q[:, 0], q[:, 1]
 
     def recursion(self, x: torch.Tensor, state: State) -> State:
@@ -185,7 +190,7 @@ class RecursiveReasoner(nn.Module):
         """Run ``steps`` supervision steps (default ``N_sup``) from the initial state, every row to the end.
 
         No gradients. ``autocast`` uses bf16 on CUDA (see :func:`trm_core.devices.autocast_context`);
-        outputs are float32 and on the model's device.
+        outputs are float32 (float64 for a float64 model) and on the model's device.
         """
         steps = self.config.N_sup if steps is None else int(steps)
         if steps < 1:
@@ -202,12 +207,12 @@ class RecursiveReasoner(nn.Module):
             with autocast_context(self.device) if autocast else nullcontext():
                 for _ in range(steps):
                     state, lg, qh, qc = self(state, inputs, puzzle_ids)
-                    logits.append(lg.float())
-                    q_halt.append(qh.float())
-                    q_cont.append(qc.float())
+                    logits.append(at_least_float32(lg))
+                    q_halt.append(at_least_float32(qh))
+                    q_cont.append(at_least_float32(qc))
                     if keep_states:
-                        ys.append(state.y.float())
-                        zs.append(state.z.float())
+                        ys.append(at_least_float32(state.y))
+                        zs.append(at_least_float32(state.z))
         finally:
             self.train(was_training)
         return Trace(
