@@ -20,7 +20,8 @@ demo: setup
 	$(VENV)/bin/trm demo --out runs/demo
 
 test: setup
-	TRM_FAST=1 $(PY) -m pytest tests
+	$(VENV)/bin/ruff check .
+	TRM_FAST=1 $(PY) -m pytest tests trm_core
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then TRM_FAST=1 $(PY) -m pytest --nbval-lax notebooks -p no:cacheprovider; fi
 
 clean:

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from trm_core.commands import DEMO, build_run
+from trm_core.recipes import DEMO, build_run
 
 MODELS = {"TRM (trm-mlp-tiny)": "trm-mlp-tiny", "HRM (hrm-tiny)": "hrm-tiny"}
 

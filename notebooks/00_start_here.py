@@ -202,7 +202,7 @@ assert DEVICE.type in ("cpu", "cuda", "mps")
 import json
 
 from trm_core import checkpoint as ckpt_io
-from trm_core import commands
+from trm_core import recipes, viz
 
 model = None
 if USE_PRETRAINED:
@@ -214,11 +214,11 @@ if USE_PRETRAINED:
         print(f"no checkpoint ({e}); training one instead")
 PRETRAINED = model is not None
 if not PRETRAINED:
-    settings = json.loads(json.dumps(commands.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
+    settings = json.loads(json.dumps(recipes.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
     settings["train"].update(max_minutes=FALLBACK_MINUTES, eval_every=0)
     if FAST:
         settings.update(n_train=500, n_test=50)
-    trainer, _ = commands.build_run(settings, DEVICE, progress=not FAST)
+    trainer, _ = recipes.build_run(settings, DEVICE, progress=not FAST)
     trainer.fit()
     model = trainer.eval_model().eval()  # the EMA weights
     print(f"trained for {trainer.step} optimizer steps ({trainer.elapsed:.0f} s)")
@@ -307,7 +307,7 @@ if PRETRAINED:
 # %%
 my_puzzle = ".2.5...4.3....1...2.3......64......2"  # try your own
 grid = sudoku.validate_puzzle(my_puzzle, size=6, unique=True)  # a readable error if it is not a proper puzzle
-shown = commands.render_sudoku_steps(model, my_puzzle)  # text, one grid per supervision step
+shown = viz.print_sudoku_steps(model, my_puzzle)  # text, one grid per supervision step
 assert shown["final"].shape == (6, 6)
 
 # %% [markdown]

@@ -60,7 +60,7 @@ import trm_core
 # %matplotlib inline
 plt.rcParams.update({"figure.figsize": (6, 3.5), "figure.dpi": 100, "axes.grid": True})
 DEVICE = trm_core.pick_device()
-print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · device: {DEVICE}")
+print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {np.__version__} · device: {DEVICE}")
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
@@ -302,7 +302,7 @@ print(source[source.index("            if cfg.act_continue"):])
 # 6x6 puzzles:
 
 # %%
-from trm_core.commands import CPU_RECIPE, LoaderSource
+from trm_core.recipes import CPU_RECIPE, LoaderSource
 from trm_core.data import make_task
 from trm_core.layers import Net
 from trm_core.trainer import TrainConfig, Trainer, throughput
@@ -377,9 +377,8 @@ assert all(s > 0 for s in speed.values())
 # %%
 import time
 
-from trm_core.commands import DEMO
 from trm_core.evaluate import evaluate
-from trm_core.trainer import EvalSet
+from trm_core.recipes import DEMO, trainer_for
 
 # The demo's task: 3000 training and 500 unseen test puzzles, generated once, shared by both models.
 task = make_task(DEMO["task"], size=DEMO["size"], n_train=DEMO["n_train"], n_test=DEMO["n_test"], seed=DEMO["seed"])
@@ -388,11 +387,7 @@ print(f"{task.train.num_examples} training puzzles, testing on {len(test_inputs)
 
 runs = {}
 for name in ("trm-mlp-tiny", "hrm-tiny"):
-    trm_core.seed_everything(SEED)
-    model = trm_core.build_model(name, **task.model_dims())
-    recipe = TrainConfig(**{**CPU_RECIPE, "progress": False, "seed": SEED})  # what `trm train` uses for laptop presets
-    trainer = Trainer(model, LoaderSource(task.train_loader(recipe.batch_size, seed=SEED)), recipe,
-                      EvalSet(test_inputs, test_labels), device=DEVICE)
+    trainer = trainer_for(task, name, device=DEVICE, seed=SEED, progress=False)  # the recipe of `trm train`
     runs[name] = dict(trainer=trainer, seconds=0.0)
 
 # Interleave the two, one optimizer step at a time, always advancing the one that has used less
@@ -408,7 +403,7 @@ while True:
 
 for name, run in runs.items():
     trainer = run["trainer"]
-    run["metrics"] = m = trainer.evaluate()
+    run["metrics"] = m = evaluate(trainer.eval_model(), test_inputs, test_labels)
     print(f"{name:<13} {trainer.step:5d} optimizer steps in {run['seconds']:5.1f} s: "
           f"{100 * m['exact_accuracy']:5.1f}% of {m['n']} unseen puzzles exactly right "
           f"({100 * m['cell_accuracy']:.1f}% of cells)")

@@ -49,6 +49,7 @@ if sys.platform == "darwin":
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # must be set before torch is imported
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 import trm_core
@@ -56,7 +57,7 @@ import trm_core
 # %matplotlib inline
 plt.rcParams.update({"figure.figsize": (6, 3.5), "figure.dpi": 100, "axes.grid": True})
 DEVICE = trm_core.pick_device()
-print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · device: {DEVICE}")
+print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {np.__version__} · device: {DEVICE}")
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds

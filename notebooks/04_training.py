@@ -128,7 +128,7 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # %%
 import inspect
 
-from trm_core.trainer import EvalSet, TrainConfig, Trainer
+from trm_core.trainer import TrainConfig, Trainer
 
 torch.set_num_threads(THREADS)
 print(inspect.getsource(Trainer.train_step))
@@ -142,13 +142,13 @@ print(inspect.getsource(Trainer.train_step))
 # ## 2. The laptop recipe
 #
 # The published runs train for a day or more on a GPU with a batch of 768. On a CPU, the workbook's
-# tiny presets use `trm_core.commands.CPU_RECIPE`:
+# tiny presets use `trm_core.recipes.CPU_RECIPE`:
 
 # %%
-from trm_core import commands
+from trm_core import recipes
 
 PAPER = TrainConfig()  # the defaults are the published Sudoku run's
-for key, value in commands.CPU_RECIPE.items():
+for key, value in recipes.CPU_RECIPE.items():
     print(f"{key:<16} paper {getattr(PAPER, key)!s:<12} here {value}")
 assert PAPER.batch_size == 768 and PAPER.lr == 1e-4 and PAPER.ema_decay == 0.999
 
@@ -178,18 +178,19 @@ assert add.seq_len == 3 * ADD_DIGITS + 3 and add.vocab_size == 14
 
 # %% [markdown]
 # A `Trainer` needs a model, a source of batches (`LoaderSource` adapts a task's loader, which can
-# be saved and restored, so runs resume exactly), a `TrainConfig` and, for evaluation, an `EvalSet`.
+# be saved and restored, so runs resume exactly), a `TrainConfig` and, for evaluation, a task (or a
+# `Split` of it). `recipes.trainer_for(task, preset, ...)` builds all of it in one call; here the parts,
 # Before training, the model is at chance level.
 
 # %%
-from trm_core.commands import LoaderSource
+from trm_core.recipes import LoaderSource
 
 torch.manual_seed(SEED)
 add_model = trm_core.build_model("trm-mlp-tiny", **add.model_dims())  # D=64, T=2, n=4, N_sup=6
-add_config = TrainConfig(**{**commands.CPU_RECIPE, "max_steps": ADD_STEPS, "eval_every": ADD_STEPS // 3,
+add_config = TrainConfig(**{**recipes.CPU_RECIPE, "max_steps": ADD_STEPS, "eval_every": ADD_STEPS // 3,
                             "progress": not FAST, "seed": SEED})
 add_trainer = Trainer(add_model, LoaderSource(add.train_loader(add_config.batch_size, seed=SEED)), add_config,
-                      EvalSet(add.test.inputs, add.test.labels), device=DEVICE)
+                      add, device=DEVICE)
 before = add_trainer.evaluate()
 print(f"{add_model.num_parameters():,} parameters; before training: exact {100 * before['exact_accuracy']:.1f}%, "
       f"digits {100 * before['cell_accuracy']:.1f}% (chance: 10%)")
@@ -262,7 +263,7 @@ assert set(shadow) == {k for k, _ in add_trainer.model.named_parameters()}  # ..
 #
 # Now the real thing: minimal 6x6 Sudoku (a GPU makes it 9x9 with the bigger `trm-mlp-small`
 # preset), generated with `DATA_SEED`, so that none of these puzzles was seen by the checkpoint the
-# workbook ships. `commands.task_metrics(task)` adds the task's own metric to every evaluation:
+# workbook ships. Evaluating on a task adds the task's own metric to every evaluation:
 # here `valid_solution`, which counts any correct grid even if it is not the one in the file.
 
 # %%
@@ -277,14 +278,8 @@ print(sudoku.pretty(sudoku.from_tokens(task.test.inputs[0]).reshape(SUDOKU_SIZE,
 
 def sudoku_trainer(max_steps: int, max_minutes: float = 0.0, progress: bool = True) -> Trainer:
     """A fresh model and trainer on `task` (the same recipe as `trm train` and `trm demo`)."""
-    torch.manual_seed(SEED)
-    model = trm_core.build_model(SUDOKU_PRESET, **task.model_dims())
-    config = TrainConfig(**{**commands.CPU_RECIPE, "max_steps": max_steps, "max_minutes": max_minutes,
-                            "eval_every": EVAL_EVERY, "progress": progress, "seed": SEED})
-    test = task.test
-    return Trainer(model, LoaderSource(task.train_loader(config.batch_size, seed=SEED)), config,
-                   EvalSet(test.inputs, test.labels, test.puzzle_identifiers, commands.task_metrics(task)),
-                   data_description=task.describe(), device=DEVICE)
+    return recipes.trainer_for(task, SUDOKU_PRESET, device=DEVICE, max_steps=max_steps, max_minutes=max_minutes,
+                               eval_every=EVAL_EVERY, progress=progress, seed=SEED)
 
 
 sudoku_run = sudoku_trainer(SUDOKU_STEPS, progress=not FAST)
@@ -417,7 +412,7 @@ from pathlib import Path
 def addition_trainer(max_steps: int, **model_changes) -> Trainer:
     torch.manual_seed(SEED)  # the same initial weights every time
     model = trm_core.build_model("trm-mlp-tiny", **add.model_dims(), **model_changes)
-    config = TrainConfig(**{**commands.CPU_RECIPE, "max_steps": max_steps, "progress": False, "seed": SEED})
+    config = TrainConfig(**{**recipes.CPU_RECIPE, "max_steps": max_steps, "progress": False, "seed": SEED})
     return Trainer(model, LoaderSource(add.train_loader(config.batch_size, seed=SEED)), config,
                    data_description=add.describe(), device="cpu")
 

@@ -82,7 +82,7 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 import json
 
 from trm_core import checkpoint as ckpt_io
-from trm_core import commands, pretrained, viz
+from trm_core import pretrained, recipes, viz
 from trm_core.data import sudoku
 
 torch.set_num_threads(THREADS)
@@ -94,11 +94,11 @@ if USE_PRETRAINED:
         print(f"no checkpoint ({e}); training one instead")
 PRETRAINED = model is not None
 if not PRETRAINED:
-    settings = json.loads(json.dumps(commands.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
+    settings = json.loads(json.dumps(recipes.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
     settings["train"].update(max_minutes=FALLBACK_MINUTES, eval_every=0)
     if FAST:
         settings.update(n_train=500, n_test=50)
-    trainer, _ = commands.build_run(settings, DEVICE, progress=not FAST)
+    trainer, _ = recipes.build_run(settings, DEVICE, progress=not FAST)
     trainer.fit()
     model = trainer.eval_model().eval()
 cfg = model.config

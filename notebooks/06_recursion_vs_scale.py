@@ -59,7 +59,7 @@ import trm_core
 # %matplotlib inline
 plt.rcParams.update({"figure.figsize": (6, 3.5), "figure.dpi": 100, "axes.grid": True})
 DEVICE = trm_core.pick_device()
-print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · device: {DEVICE}")
+print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {np.__version__} · device: {DEVICE}")
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
@@ -139,9 +139,9 @@ for layers, T, n in GRID:
 # puzzles, with the EMA weights, after all `N_SUP` supervision steps.
 
 # %%
-from trm_core.commands import CPU_RECIPE, LoaderSource
 from trm_core.evaluate import evaluate
-from trm_core.trainer import EvalSet, TrainConfig, Trainer
+from trm_core.recipes import CPU_RECIPE, LoaderSource
+from trm_core.trainer import TrainConfig, Trainer
 
 
 def run_config(layers: int, T: int, n: int) -> dict:
@@ -150,7 +150,7 @@ def run_config(layers: int, T: int, n: int) -> dict:
     warmup = min(CPU_RECIPE["lr_warmup_steps"], STEPS // 5)  # short runs: do not spend them all warming up
     train_cfg = TrainConfig(**{**CPU_RECIPE, "lr_warmup_steps": warmup, "max_steps": STEPS, "progress": False, "seed": SEED})
     loader = LoaderSource(task.train_loader(train_cfg.batch_size, seed=SEED))
-    trainer = Trainer(model, loader, train_cfg, EvalSet(task.test.inputs, task.test.labels), device=DEVICE)
+    trainer = Trainer(model, loader, train_cfg, task.test, device=DEVICE)
     test = trainer.fit()  # trains STEPS steps, then evaluates on the test puzzles
     seen = evaluate(trainer.eval_model(), task.train.inputs[:N_EVAL_TRAIN], task.train.labels[:N_EVAL_TRAIN])
     cfg = model.config
@@ -343,7 +343,7 @@ assert all(v >= 0 for v in per_k)
 # 1. **More seeds.** Add a `seed` column and run the full grid for seeds 0, 1 and 2. Plot the mean
 #    and the spread of test accuracy against effective depth. Which differences survive?
 # 2. **Equal time instead of equal steps.** Replace `max_steps` by `max_minutes` in `run_config`
-#    (and `max_steps=10**9`). Does the ranking of the configurations change?
+#    (and `max_steps=0`, no step limit). Does the ranking of the configurations change?
 # 3. **T against n at equal depth.** `T = 2, n = 3` and `T = 4, n = 1` have the same effective
 #    depth (16) at 2 layers, but back-propagate through 8 and 4 blocks. Add both to `GRID`. Which
 #    matters more, the depth or the gradient's depth?

@@ -61,7 +61,7 @@ import trm_core
 # %matplotlib inline
 plt.rcParams.update({"figure.figsize": (6, 3.5), "figure.dpi": 100, "axes.grid": True})
 DEVICE = trm_core.pick_device()
-print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · device: {DEVICE}")
+print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {np.__version__} · device: {DEVICE}")
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
@@ -197,7 +197,7 @@ print("all 8 symmetric versions of the first maze are valid")
 # exact match and the valid-shortest-path rate (`task.evaluate` runs `maze.check_answers`).
 
 # %%
-from trm_core.commands import build_run
+from trm_core.recipes import build_run
 
 settings = dict(task="maze", size=MAZE_SIZE, n_train=N_TRAIN_MAZES, n_test=N_TEST_MAZES, seed=SEED, preset="trm-att-tiny",
                 model=dict(hidden_size=D), train=dict(max_steps=MAZE_STEPS, max_minutes=MAZE_MINUTES, eval_every=0))

@@ -44,6 +44,21 @@ def test_resume_continues_from_the_saved_step(sudoku_run, tmp_path, capsys):
     assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 6
 
 
+def test_a_time_limited_run_has_no_step_limit_and_resumes_on_time(tmp_path, capsys):
+    out = tmp_path / "timed"
+    code, _, _ = run(capsys, "train", "--task", "sudoku", "--size", "4", "--n-train", "40", "--n-test", "8",
+                     "--minutes", "0.01", "--out", str(out), *TINY, "lr_min_ratio=0.1")
+    assert code == 0
+    train = json.loads((out / "run.json").read_text())["train"]
+    assert train["max_steps"] == 0 and train["max_minutes"] == 0.01  # the minutes decide, schedule included
+    first = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert first["elapsed"] >= 0.6 and first["train_config"]["max_steps"] == 0
+    code, _, _ = run(capsys, "train", "--resume", str(out), "--minutes", "0.02")  # a total of 0.02 minutes
+    again = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert code == 0 and again["step"] > first["step"] and again["elapsed"] >= 1.2
+    assert again["train_config"]["max_steps"] == 0  # the same definition as a fresh run
+
+
 def test_train_refuses_to_overwrite_a_run(sudoku_run, capsys):
     code, _, err = run(capsys, "train", "--task", "sudoku", "--size", "4", "--out", str(sudoku_run))
     assert code == 2 and "already holds a run" in err and err.count("\n") == 1

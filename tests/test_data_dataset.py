@@ -74,7 +74,7 @@ def test_sudoku_task(sudoku6):
     d = t.describe()
     assert d["name"] == "sudoku" and d["params"]["size"] == 6 and d["augmenter"]["num_versions"] == 51
     m = t.evaluate(torch.as_tensor(t.test.labels))
-    assert m == {"count": 20, "exact_accuracy": 1.0, "token_accuracy": 1.0, "valid_solution": 1.0}
+    assert m == {"count": 20, "exact_accuracy": 1.0, "cell_accuracy": 1.0, "valid_solution": 1.0}
     with pytest.raises(ValueError, match="shape"):
         t.evaluate(t.test.labels[:5])
 

@@ -87,3 +87,18 @@ def test_notebook_follows_the_workbook_conventions(script: Path):
     assert any(c.cell_type == "markdown" and "What to try next" in c.source for c in cells[-2:]), (
         f"{script.name}: end with a 'What to try next' markdown cell"
     )
+
+
+def _setup_cell(script: Path) -> str:
+    cells = [c for c in jupytext.read(script, fmt="py:percent").cells if c.cell_type == "code"]
+    return cells[0].source if cells else ""
+
+
+def test_every_notebook_starts_with_the_same_setup_cell():
+    """The first code cell installs and imports the workbook; one copy of it, written the same everywhere."""
+    first = _setup_cell(SCRIPTS[0])
+    assert first.startswith("# Setup: the same first cell in every notebook"), f"{SCRIPTS[0].name}: no setup cell first"
+    for script in SCRIPTS[1:]:
+        assert _setup_cell(script) == first, (
+            f"{script.name}: its setup cell differs from {SCRIPTS[0].name}'s; copy that one (they must stay identical)"
+        )

@@ -8,7 +8,8 @@ import torch
 from trm_core import build_model
 from trm_core import checkpoint as ckpt_io
 from trm_core.optim import AdamAtan2, SignSGD, lr_at
-from trm_core.trainer import EvalSet, TrainConfig, Trainer
+from trm_core.data import Split
+from trm_core.trainer import TrainConfig, Trainer
 
 
 class CopySource:
@@ -40,8 +41,8 @@ def make_trainer(tmp_path=None, puzzle=False, **cfg):
     config = TrainConfig(**{**dict(batch_size=16, lr=3e-3, lr_warmup_steps=5, weight_decay=0.0, max_steps=6,
                                    optimizer="adamw", progress=False), **cfg})
     ev = CopySource(seed=99).make(0, 64)
-    eval_set = EvalSet(ev["inputs"].numpy(), ev["labels"].numpy())
-    return Trainer(model, CopySource(), config, eval_set, out_dir=tmp_path, data_description={"task": "reverse", "L": 8})
+    eval_split = Split.one_per_group(ev["inputs"].numpy(), ev["labels"].numpy())
+    return Trainer(model, CopySource(), config, eval_split, out_dir=tmp_path, data_description={"task": "reverse", "L": 8})
 
 
 def test_training_reduces_the_loss():
@@ -160,7 +161,29 @@ def test_sign_sgd_updates_only_the_rows_seen():
 
 
 def test_learning_rate_schedule():
-    assert lr_at(0, 1.0, 10, 100) == pytest.approx(0.1)
-    assert lr_at(9, 1.0, 10, 100) == pytest.approx(1.0)
-    assert lr_at(50, 1.0, 10, 100) == 1.0  # constant after warmup, as published
-    assert lr_at(100, 1.0, 10, 100, min_ratio=0.1) == pytest.approx(0.1)
+    assert lr_at(0, 1.0, 10, 0.0) == pytest.approx(0.1)
+    assert lr_at(9, 1.0, 10, 0.09) == pytest.approx(1.0)
+    assert lr_at(50, 1.0, 10, 0.5) == 1.0  # constant after warmup, as published
+    assert lr_at(50, 1.0, 10, 0.5, min_ratio=0.1) == pytest.approx(0.55)  # half way down the cosine
+    assert lr_at(100, 1.0, 10, 1.0, min_ratio=0.1) == pytest.approx(0.1)
+
+
+def test_a_time_limited_schedule_decays_over_its_minutes():
+    """Budget = the larger of the step and time fractions; the cosine follows it; the run ends at 1."""
+    trainer = make_trainer(max_steps=0, max_minutes=1.0, lr_min_ratio=0.1, lr_warmup_steps=2)
+    trainer.step, trainer.elapsed = 10, 30.0  # half of the minute spent
+    trainer._set_lr()
+    assert trainer.budget_used() == 0.5 and not trainer.finished()
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(3e-3 * 0.55)
+    trainer.elapsed = 60.0
+    trainer._set_lr()
+    assert trainer.finished() and trainer.optimizer.param_groups[0]["lr"] == pytest.approx(3e-3 * 0.1)
+    assert trainer.fit()["kind"] == "eval" and trainer.step == 10  # out of time: no more steps
+    both = make_trainer(max_steps=100, max_minutes=1.0)
+    both.step, both.elapsed = 80, 30.0
+    assert both.budget_used() == pytest.approx(0.8)  # the nearer limit counts
+
+
+def test_a_run_needs_a_limit():
+    with pytest.raises(ValueError, match="needs a limit"):
+        TrainConfig(max_steps=0, max_minutes=0)

@@ -22,6 +22,16 @@ class Carry:
     batch: dict  # the puzzles being worked on: inputs (B, L), labels (B, L), puzzle_identifiers (B,)
 
 
+def halts(q_halt, q_continue=None, act_continue: bool = False):
+    """The halting rule (torch or numpy): ``q_halt > q_continue`` for a model trained with the continue
+    loss (HRM; ``config.act_continue``), else ``q_halt > 0`` (TRM: "I am right" with P > 0.5)."""
+    if act_continue:
+        if q_continue is None:
+            raise ValueError("a model trained with the continue loss (HRM) halts on q_halt > q_continue: give q_continue")
+        return q_halt > q_continue
+    return q_halt > 0
+
+
 def initial_carry(model: RecursiveReasoner, batch: dict) -> Carry:
     """A carry in which every row has halted, so the first step loads the whole batch."""
     B = batch["inputs"].shape[0]
@@ -56,7 +66,7 @@ def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry
         is_last = steps >= cfg.N_sup
         halted = is_last
         if model.training and cfg.N_sup > 1:
-            halted = halted | ((q_halt > q_continue) if cfg.act_continue else (q_halt > 0))
+            halted = halted | halts(q_halt, q_continue, cfg.act_continue)
             explore = torch.rand_like(q_halt) < cfg.halt_exploration_prob
             min_steps = explore * torch.randint_like(steps, low=2, high=cfg.N_sup + 1)
             halted = halted & (steps >= min_steps)

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import ModelConfig
+from .models import build_model
+
 FORMAT = "trm_core.checkpoint/1"
 
 
@@ -83,9 +86,6 @@ def set_rng_state(state: dict) -> None:
 
 def model_from_checkpoint(ckpt: dict | str | os.PathLike, use_ema: bool = True, device="cpu"):
     """Rebuild the model saved in a checkpoint (with EMA weights when present), in eval mode."""
-    from . import build_model
-    from .config import ModelConfig
-
     if not isinstance(ckpt, dict):
         ckpt = load(ckpt)
     model = build_model(ModelConfig.from_dict(ckpt["model_config"]))

@@ -1,6 +1,7 @@
 """The ``trm`` subcommands: demo, train, eval, solve, bench.
 
-Each command is a small function over the library: a notebook can do the same in a few lines.
+Each command is a small function over the library (recipes, evaluate, viz): a notebook can do the
+same in a few lines.
 """
 from __future__ import annotations
 
@@ -9,56 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from . import build_model
 from . import checkpoint as ckpt_io
 from .cli import UsageError
 from .config import PRESETS, ModelConfig, preset
-from .devices import pick_device, seed_everything
-from .trainer import EvalSet, TrainConfig, Trainer, throughput
-
-# Training recipes. The published presets train with the published settings (TrainConfig's
-# defaults); the laptop presets with settings tuned for a few minutes on a CPU.
-CPU_RECIPE = dict(batch_size=64, lr=2e-3, lr_warmup_steps=100, weight_decay=0.1, optimizer="adamw",
-                  ema_decay=0.99, eval_batch_size=512)
-# Default presets per task: (TRM, HRM).
-DEFAULT_PRESET = {"sudoku": ("trm-mlp-tiny", "hrm-tiny"), "sudoku-extreme": ("trm-mlp-sudoku", "hrm-sudoku"),
-                  "maze": ("trm-att-tiny", "hrm-tiny"), "maze-hard": ("trm-att-maze", "hrm-sudoku"),
-                  "arc-agi-1": ("trm-att-tiny", "hrm-tiny"), "arc-agi-2": ("trm-att-tiny", "hrm-tiny"),
-                  "addition": ("trm-mlp-tiny", "hrm-tiny")}
-TASK_ALIASES = {"arc": "arc-agi-1", "arithmetic": "addition"}
-
-
-class LoaderSource:
-    """Adapts a task's resumable ``TrainLoader`` to the trainer's ``next_batch()`` interface."""
-
-    def __init__(self, loader):
-        self.loader = loader
-        self._it = None
-
-    def next_batch(self) -> dict:
-        while True:
-            if self._it is None:
-                self._it = iter(self.loader)
-            try:
-                return next(self._it)
-            except StopIteration:
-                self._it = None
-
-    def state_dict(self) -> dict:
-        return self.loader.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.loader.load_state_dict(state)
-        self._it = None
-
-
-def recipe_for(preset_name: str) -> dict:
-    """TrainConfig defaults for a preset: the published ones for paper presets, CPU_RECIPE for laptop ones."""
-    laptop = any(preset_name.endswith(s) for s in ("-tiny", "-small"))
-    return dict(CPU_RECIPE) if laptop else {}
+from .devices import pick_device
+from .models import build_model
+from .recipes import DEFAULT_PRESET, DEMO, TASK_ALIASES, build_run, recipe_for
+from .trainer import TrainConfig, throughput
+from .viz import print_sudoku_steps, save_training_summary
 
 
 def parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
@@ -83,31 +44,6 @@ def parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
         else:
             raise UsageError(f"unknown setting {key!r}: not a ModelConfig or TrainConfig field")
     return model, train
-
-
-# ---------------------------------------------------------------------------------------------
-# Building a run from its settings (also used to resume one)
-# ---------------------------------------------------------------------------------------------
-def build_run(settings: dict, device, out_dir=None, progress=True):
-    """(trainer, task) from a run's settings dict (what ``run.json`` stores)."""
-    from .data import make_task
-
-    task = make_task(settings["task"], size=settings.get("size"), n_train=settings.get("n_train"),
-                     n_test=settings.get("n_test"), seed=settings.get("seed", 0), **settings.get("task_options", {}))
-    preset_name = settings["preset"]
-    overrides = dict(settings.get("model", {}))
-    if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
-        overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # ARC: one vector per puzzle
-    model_cfg = preset(preset_name, **task.model_dims(), **overrides)
-    train_cfg = TrainConfig(**{**recipe_for(preset_name), **settings.get("train", {}), "progress": progress})
-    seed_everything(train_cfg.seed)
-    model = build_model(model_cfg)
-    loader = task.train_loader(train_cfg.batch_size, seed=train_cfg.seed)
-    test = task.test
-    eval_set = EvalSet(test.inputs, test.labels, test.puzzle_identifiers, task_metrics(task))
-    trainer = Trainer(model, LoaderSource(loader), train_cfg, eval_set, out_dir=out_dir,
-                      data_description=task.describe(), device=device)
-    return trainer, task
 
 
 def _print_eval(metrics: dict, file=None) -> None:
@@ -152,7 +88,7 @@ def cmd_train(args) -> int:
         if args.minutes is not None:
             train_over["max_minutes"] = args.minutes
             if not args.steps:
-                train_over["max_steps"] = 10**9
+                train_over["max_steps"] = 0  # no step limit: the minutes decide, schedule included
         settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                         preset=preset_name, model=model_over, train=train_over)
         out = Path(args.out or f"runs/{task_name}-{preset_name}")
@@ -189,7 +125,7 @@ def task_family(ckpt: dict) -> str:
 
 
 def read_eval_file(ckpt: dict, path: str):
-    """(split, extra-metrics function) from a CSV in the hub layout, checked against the checkpoint's model."""
+    """The task of a CSV in the hub layout (its rows are the test split), checked against the checkpoint's model."""
     from .data import task_from_csv
 
     family = task_family(ckpt)
@@ -200,17 +136,7 @@ def read_eval_file(ckpt: dict, path: str):
     if task.seq_len != cfg["seq_len"] or task.vocab_size != cfg["vocab_size"]:
         raise UsageError(f"{path} holds {size}x{size} {family} puzzles, but the checkpoint's model reads "
                          f"sequences of {cfg['seq_len']} tokens (vocabulary {cfg['vocab_size']})")
-    return task.test, task_metrics(task)
-
-
-def task_metrics(task):
-    """The task's own metrics (valid solutions, valid shortest paths, pass@k) as an ``EvalSet.extra`` hook."""
-
-    def extra(final_pred, q_halt):
-        m = task.evaluate(final_pred, q_halt[-1])
-        return {k: v for k, v in m.items() if k not in ("count", "exact_accuracy", "token_accuracy")}
-
-    return extra
+    return task
 
 
 def cmd_eval(args) -> int:
@@ -218,8 +144,8 @@ def cmd_eval(args) -> int:
 
     device = pick_device(args.device)
     model, ckpt = load_checkpoint_model(args.checkpoint, device)
-    split, extra = read_eval_file(ckpt, args.data)
-    metrics = evaluate(model, split.inputs, split.labels, None, steps=args.steps, batch_size=args.batch_size, extra=extra)
+    task = read_eval_file(ckpt, args.data)
+    metrics = evaluate(model, task, steps=args.steps, batch_size=args.batch_size)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -232,37 +158,13 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def render_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None) -> dict:
-    """Print a Sudoku being solved, one supervision step at a time; returns the trace and the final grid."""
-    file = file or sys.stdout
-    from .data import sudoku
-
-    size = int(round(model.config.seq_len ** 0.5))
-    grid = sudoku.validate_puzzle(puzzle, size)
-    tokens = torch.as_tensor(sudoku.to_tokens(grid.reshape(1, -1)))
-    trace = model.reason(tokens, steps=steps)
-    print("puzzle:", file=file)
-    print(sudoku.pretty(grid), file=file)
-    prev = None
-    for s in range(trace.logits.shape[0]):
-        pred = np.clip(sudoku.from_tokens(trace.predictions[s, 0].cpu().numpy()), 0, size).reshape(size, size)
-        changed = 0 if prev is None else int((pred != prev).sum())
-        ok = not sudoku.conflicts(pred) and (pred > 0).all() and ((grid == 0) | (grid == pred)).all()
-        p_halt = float(trace.halt_probability[s, 0])
-        print(f"\nstep {s + 1}: P(halt)={p_halt:.2f}  {'valid solution' if ok else 'not yet valid'}"
-              + (f"  ({changed} cells changed)" if prev is not None else ""), file=file)
-        print(sudoku.pretty(pred), file=file)
-        prev = pred
-    return {"trace": trace, "final": prev, "valid": ok}
-
-
 def cmd_solve(args) -> int:
     device = pick_device(args.device)
     model, ckpt = load_checkpoint_model(args.checkpoint, device)
     family = task_family(ckpt)
     if family != "sudoku":
         raise UsageError("trm solve handles Sudoku checkpoints (mazes and ARC: see notebook 07)")
-    render_sudoku_steps(model, args.puzzle, args.steps)
+    print_sudoku_steps(model, args.puzzle, args.steps)
     return 0
 
 
@@ -302,26 +204,6 @@ def cmd_bench(args) -> int:
 # ---------------------------------------------------------------------------------------------
 # trm demo
 # ---------------------------------------------------------------------------------------------
-DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm-mlp-tiny",
-            model={}, train=dict(max_steps=10**9, max_minutes=4.2, eval_every=250))
-
-
-def save_demo_plot(history: list[dict], metrics: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .viz import plot_per_step_accuracy, plot_training_curve
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    plot_training_curve(history, ax=axes[0])
-    plot_per_step_accuracy(metrics["per_step_exact"], ax=axes[1])
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def cmd_demo(args) -> int:
     out = Path(args.out)
     device = pick_device(args.device)
@@ -350,8 +232,8 @@ def cmd_demo(args) -> int:
 
     model = trainer.eval_model().eval()
     puzzle = sudoku.to_string(sudoku.from_tokens(test.inputs[0]))
-    render_sudoku_steps(model, puzzle)
-    save_demo_plot(trainer.history, metrics, out / "demo.png")
+    print_sudoku_steps(model, puzzle)
+    save_training_summary(trainer.history, metrics, out / "demo.png")
     print(f"\nsaved {out / 'checkpoint.pt'} and {out / 'demo.png'} "
           f"(total {time.perf_counter() - t0:.0f} s). Next: trm solve --checkpoint {out / 'checkpoint.pt'} PUZZLE")
     return 0

@@ -14,6 +14,7 @@ import re
 import torch
 
 from .config import ModelConfig
+from .models import build_model
 from .recursive import RecursiveReasoner
 
 # Fields of the reference configs that do not change the computation.
@@ -137,8 +138,6 @@ def convert_state_dict(state_dict: dict, arch: str) -> dict:
 
 def from_reference(state_dict: dict, arch_config: dict, device: str | torch.device = "cpu") -> RecursiveReasoner:
     """Build the trm_core model matching a reference checkpoint and load its weights (float32)."""
-    from . import build_model  # late import: trm_core/__init__ imports this module's siblings
-
     if not isinstance(state_dict, dict) or not state_dict:
         raise ReferenceCheckpointError("state_dict must be a non-empty dict of tensors")
     arch = detect_arch(state_dict, arch_config)

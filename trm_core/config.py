@@ -155,7 +155,7 @@ def preset(name: str, **overrides) -> ModelConfig:
     """Build the named preset, with task dimensions or any field overridden.
 
     >>> preset("trm-mlp-tiny", vocab_size=8, seq_len=36).hidden_size
-    96
+    64
     """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")

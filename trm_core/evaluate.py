@@ -1,42 +1,62 @@
 """Evaluation: every row runs all supervision steps; accuracy after each step, halting, calibration.
 
+One path: :func:`evaluate` = :func:`predict` (the model's answers and Q values after every step, in
+batches of an :class:`~trm_core.data.EvalLoader`) + :func:`metrics_from_predictions` (+ the task's own
+metrics when given a task). Accuracy has one definition, :func:`trm_core.data.dataset.score`.
+
 The numbers a user of a recursive model wants:
 
 - ``exact_accuracy`` / ``cell_accuracy`` after the last step (what the paper reports),
 - ``per_step_exact``: exact accuracy after step 1, 2, ..., N (does recursion keep improving?),
-- ``halt_step_histogram``: the step at which q_halt first says "done" (N+1 bucket: never),
-- ``accuracy_at_halt``: exact accuracy of the answer given at that step (what ACT would deliver),
-- ``q_halt_calibration``: predicted P(correct) = sigmoid(q_halt) against the observed rate.
+- ``halt_step_histogram``: the step at which the model's own halting rule first says "stop" (TRM:
+  ``q_halt > 0``; HRM and any model trained with the continue loss: ``q_halt > q_continue``; see
+  :func:`trm_core.act.halts`); the last bucket (index N): it never did,
+- ``mean_halt_step`` and ``accuracy_at_halt``: where ACT would stop, and the exact accuracy of the
+  answer it gives there (the last step's for rows that never halt),
+- ``q_halt_accuracy``: how often ``q_halt > 0`` ("I am right") agrees with being right, after the
+  last step, and ``q_halt_calibration``: predicted P(correct) = sigmoid(q_halt) against the observed
+  rate. (sigmoid(q_halt) is trained to be P(correct) in both models.)
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 import torch
 
-from .losses import IGNORE_LABEL
+from .act import halts
+from .data.dataset import EvalLoader, Split, as_numpy, score
 from .recursive import RecursiveReasoner
 
 
+def as_split(data, labels=None, puzzle_ids=None) -> Split:
+    """A :class:`Split` from a Split, a task's split, or arrays of inputs (N, L) [and labels (N, L), ids (N,)]."""
+    if isinstance(data, Split):
+        return data
+    inputs = as_numpy(data)
+    labels = np.zeros_like(inputs) if labels is None else as_numpy(labels)
+    return Split.one_per_group(inputs, labels, None if puzzle_ids is None else as_numpy(puzzle_ids))
+
+
 @torch.no_grad()
-def predict(
-    model: RecursiveReasoner,
-    inputs,
-    puzzle_ids=None,
-    steps: int | None = None,
-    batch_size: int = 256,
-) -> dict:
-    """Predictions (steps, N, L) and q_halt (steps, N) for a whole set, in batches, as numpy."""
-    inputs = torch.as_tensor(np.asarray(inputs))
-    ids = None if puzzle_ids is None or model.puzzle_emb is None else torch.as_tensor(np.asarray(puzzle_ids))
-    preds, q_halt = [], []
-    for start in range(0, len(inputs), batch_size):
-        sl = slice(start, start + batch_size)
-        trace = model.reason(inputs[sl], None if ids is None else ids[sl], steps=steps)
+def predict(model: RecursiveReasoner, data, puzzle_ids=None, steps: int | None = None, batch_size: int = 256) -> dict:
+    """The model's answers after every supervision step for a whole set, in batches, as numpy.
+
+    ``data``: a Split or inputs (N, L). Returns ``predictions`` (steps, N, L) token ids and
+    ``q_halt``, ``q_continue`` (steps, N) float32.
+    """
+    split = as_split(data, puzzle_ids=puzzle_ids)
+    use_ids = model.puzzle_emb is not None
+    preds, q_halt, q_cont = [], [], []
+    for batch in EvalLoader(split, batch_size):
+        trace = model.reason(batch["inputs"], batch["puzzle_identifiers"] if use_ids else None, steps=steps)
         preds.append(trace.predictions.cpu())
-        q_halt.append(trace.q_halt.cpu())
-    return {"predictions": torch.cat(preds, 1).numpy(), "q_halt": torch.cat(q_halt, 1).numpy()}
+        q_halt.append(trace.q_halt.float().cpu())
+        q_cont.append(trace.q_continue.float().cpu())
+    if not preds:
+        S = model.config.N_sup if steps is None else int(steps)
+        return {"predictions": np.zeros((S, 0, split.seq_len), np.int64), "q_halt": np.zeros((S, 0), np.float32),
+                "q_continue": np.zeros((S, 0), np.float32)}
+    return {"predictions": torch.cat(preds, 1).numpy(), "q_halt": torch.cat(q_halt, 1).numpy(),
+            "q_continue": torch.cat(q_cont, 1).numpy()}
 
 
 def _calibration(prob: np.ndarray, correct: np.ndarray, bins: int = 10) -> list[dict]:
@@ -51,49 +71,55 @@ def _calibration(prob: np.ndarray, correct: np.ndarray, bins: int = 10) -> list[
     return out
 
 
-def metrics_from_predictions(predictions: np.ndarray, q_halt: np.ndarray, labels) -> dict:
-    """All metrics from predictions (steps, N, L), q_halt (steps, N) and labels (N, L)."""
-    labels = np.asarray(labels)
-    mask = labels != IGNORE_LABEL  # (N, L)
-    counts = np.maximum(mask.sum(-1), 1)
-    right = (predictions == labels[None]) & mask[None]  # (steps, N, L)
-    exact = right.sum(-1) == mask.sum(-1)[None]  # (steps, N)
-    cell = (right.sum(-1) / counts[None]).mean(-1)  # (steps,)
+def halt_steps(q_halt: np.ndarray, q_continue: np.ndarray | None = None, act_continue: bool = False) -> np.ndarray:
+    """(N,) index of the first step at which each row halts by its model's rule; ``steps`` if never."""
+    stop = halts(q_halt, q_continue, act_continue)  # (steps, N)
+    return np.where(stop.any(0), stop.argmax(0), stop.shape[0])
+
+
+def metrics_from_predictions(predictions: np.ndarray, q_halt: np.ndarray, labels, q_continue: np.ndarray | None = None,
+                             act_continue: bool = False) -> dict:
+    """All metrics from predictions (steps, N, L), q_halt (steps, N) and labels (N, L).
+
+    ``act_continue`` selects the halting rule (``model.config.act_continue``: True for HRM); it needs
+    ``q_continue`` (steps, N).
+    """
+    exact, cells = score(predictions, labels)  # (steps, N) each
     steps, n = exact.shape
-    halted = q_halt > 0
-    halt_step = np.where(halted.any(0), halted.argmax(0), steps - 1)  # index of the answer ACT returns
-    never = ~halted.any(0)
-    hist = np.bincount(np.where(never, steps, halt_step), minlength=steps + 1)  # bucket `steps` = never
-    final_prob = 1 / (1 + np.exp(-q_halt[-1].astype(np.float64)))
+    first = halt_steps(q_halt, q_continue, act_continue)  # (N,), `steps` = never
+    answer_step = np.minimum(first, steps - 1)  # ACT returns the last answer of a row that never halts
+    final_prob = 1 / (1 + np.exp(-np.asarray(q_halt[-1], np.float64)))
+    if not n:
+        return {"n": 0, "steps": int(steps), "exact_accuracy": 0.0, "cell_accuracy": 0.0, "per_step_exact": [],
+                "per_step_cell": [], "halt_step_histogram": [0] * (steps + 1), "mean_halt_step": 0.0,
+                "accuracy_at_halt": 0.0, "q_halt_accuracy": 0.0, "q_halt_calibration": []}
     return {
         "n": int(n),
         "steps": int(steps),
-        "exact_accuracy": float(exact[-1].mean()) if n else 0.0,
-        "cell_accuracy": float(cell[-1]) if n else 0.0,
-        "per_step_exact": [float(v) for v in exact.mean(-1)] if n else [],
-        "per_step_cell": [float(v) for v in cell] if n else [],
-        "halt_step_histogram": [int(v) for v in hist],
-        "mean_halt_step": float((halt_step + 1).mean()) if n else 0.0,
-        "accuracy_at_halt": float(exact[halt_step, np.arange(n)].mean()) if n else 0.0,
-        "q_halt_accuracy": float(((q_halt[-1] > 0) == exact[-1]).mean()) if n else 0.0,
+        "exact_accuracy": float(exact[-1].mean()),
+        "cell_accuracy": float(cells[-1].mean()),
+        "per_step_exact": [float(v) for v in exact.mean(-1)],
+        "per_step_cell": [float(v) for v in cells.mean(-1)],
+        "halt_step_histogram": [int(v) for v in np.bincount(first, minlength=steps + 1)],
+        "mean_halt_step": float((answer_step + 1).mean()),
+        "accuracy_at_halt": float(exact[answer_step, np.arange(n)].mean()),
+        "q_halt_accuracy": float(((q_halt[-1] > 0) == exact[-1]).mean()),
         "q_halt_calibration": _calibration(final_prob, exact[-1]),
     }
 
 
-def evaluate(
-    model: RecursiveReasoner,
-    inputs,
-    labels,
-    puzzle_ids=None,
-    steps: int | None = None,
-    batch_size: int = 256,
-    extra: Callable[[np.ndarray, np.ndarray], dict] | None = None,
-) -> dict:
-    """Evaluate ``model`` on a whole set. ``extra(final_predictions (N, L), q_halt (steps, N))`` may add
-    task metrics (a maze's valid-shortest-path rate, ARC's pass@k by voting)."""
-    out = predict(model, inputs, puzzle_ids, steps=steps, batch_size=batch_size)
-    metrics = metrics_from_predictions(out["predictions"], out["q_halt"], labels)
-    if extra is not None:
-        metrics.update(extra(out["predictions"][-1], out["q_halt"]))
+def evaluate(model: RecursiveReasoner, data, labels=None, puzzle_ids=None, steps: int | None = None,
+             batch_size: int = 256, split: str = "test") -> dict:
+    """Evaluate ``model`` on a whole set: a :class:`~trm_core.data.Task` (its ``split``, with the task's
+    own metrics: valid solutions, valid shortest paths, ARC pass@k by voting), a Split, or arrays
+    ``inputs`` (N, L) with ``labels`` (N, L)."""
+    task = data if hasattr(data, "task_metrics") else None
+    s = task.split(split) if task is not None else as_split(data, labels, puzzle_ids)
+    if task is None and labels is None and not isinstance(data, Split):
+        raise ValueError("evaluate needs labels: give a Task, a Split, or inputs and labels")
+    out = predict(model, s, steps=steps, batch_size=batch_size)
+    metrics = metrics_from_predictions(out["predictions"], out["q_halt"], s.labels, out["q_continue"],
+                                       model.config.act_continue)
+    if task is not None:
+        metrics.update(task.task_metrics(out["predictions"][-1], out["q_halt"][-1], split))
     return metrics
-

@@ -4,9 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .data.dataset import IGNORE_LABEL
 from .devices import high_precision_dtype
-
-IGNORE_LABEL = -100  # label of positions that carry no loss (e.g. padding)
 
 
 def stablemax_s(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
@@ -64,7 +63,7 @@ def act_loss(outputs: dict, labels: torch.Tensor, halted: torch.Tensor, steps: t
             "count": valid.sum(),
             "accuracy": torch.where(valid, (is_correct.float() / divisor).sum(-1), 0).sum(),
             "exact_accuracy": (valid & seq_correct).sum(),
-            "q_halt_accuracy": (valid & ((q_halt >= 0) == seq_correct)).sum(),
+            "q_halt_accuracy": (valid & ((q_halt > 0) == seq_correct)).sum(),  # "I am right" as evaluate.py
             "steps": torch.where(valid, steps, 0).sum(),
         }
     lm = (LOSSES[loss_type](logits, labels) / divisor).sum()

@@ -5,7 +5,8 @@
   CPU, MPS and CUDA alike.
 - :class:`SignSGD`: the puzzle-embedding optimizer: sign of the summed gradient of each puzzle
   row seen in the batch, with decoupled weight decay on those rows only.
-- :func:`lr_at`: linear warmup, then cosine decay to ``min_ratio`` (1.0 = constant, as published).
+- :func:`lr_at`: linear warmup, then cosine decay to ``min_ratio`` (1.0 = constant, as published)
+  over the rest of the run's budget.
 """
 from __future__ import annotations
 
@@ -80,11 +81,18 @@ class SignSGD:
         self.param_groups = [dict(g) for g in state["param_groups"]]
 
 
-def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_ratio: float = 1.0) -> float:
-    """Learning rate at optimizer step ``step`` (0-based): linear warmup, then cosine to ``min_ratio``."""
+def lr_at(step: int, base_lr: float, warmup_steps: int, progress: float, min_ratio: float = 1.0) -> float:
+    """Learning rate at optimizer step ``step`` (0-based): a cosine from ``base_lr`` to ``min_ratio * base_lr``
+    as ``progress`` (the fraction of the run's budget spent, 0 to 1, by steps or by time; see
+    ``Trainer.budget_used``) goes from 0 to 1, with a linear warmup over the first ``warmup_steps``.
+
+    >>> lr_at(0, 1.0, 10, 0.0), lr_at(9, 1.0, 10, 0.1)
+    (0.1, 1.0)
+    >>> round(lr_at(500, 1.0, 10, 0.5, min_ratio=0.1), 6), round(lr_at(500, 1.0, 10, 1.0, min_ratio=0.1), 6)
+    (0.55, 0.1)
+    """
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps  # never 0, so the first step already learns
-    if min_ratio >= 1.0 or total_steps <= warmup_steps:
+    if min_ratio >= 1.0:
         return base_lr
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress)))))

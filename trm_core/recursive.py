@@ -6,7 +6,7 @@ Names: the paper's answer ``y`` is the reference code's ``z_H``; the latent ``z`
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -222,3 +222,24 @@ class RecursiveReasoner(nn.Module):
             y=torch.stack(ys) if keep_states else None,
             z=torch.stack(zs) if keep_states else None,
         )
+
+
+@contextmanager
+def recursion_settings(model, n: int | None = None, T: int | None = None):
+    """Run ``model`` with another ``n`` (latent updates per cycle) and ``T`` (cycles per step) for a
+    while, at inference. The model's own config object is put back afterwards, even after an error.
+
+    >>> from trm_core import build_model
+    >>> model = build_model("trm-mlp-tiny", vocab_size=8, seq_len=16)
+    >>> with recursion_settings(model, n=8) as cfg:      # think harder than in training
+    ...     trace = model.reason(torch.ones(2, 16, dtype=torch.long))
+    >>> cfg.n, model.config.n
+    (8, 4)
+    """
+    original = model.config
+    changes = {k: int(v) for k, v in (("n", n), ("T", T)) if v is not None}
+    model.config = original.replace(**changes) if changes else original  # replace() validates (n, T >= 1)
+    try:
+        yield model.config
+    finally:
+        model.config = original

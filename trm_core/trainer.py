@@ -5,8 +5,16 @@ latent state (y, z) and puzzle across optimizer steps; rows that halted are repl
 the incoming batch. So over time each puzzle gets up to ``N_sup`` supervision steps, each a fresh
 gradient step, and easy puzzles leave early.
 
-Ready for data parallelism: the loss is divided by the *global* batch size, and nothing here needs a
-single process; wrapping the model in DDP and sharding the batch source by rank is enough.
+The loss of a segment is summed over the batch and divided by the batch size (the local batch of this
+process). Under data parallelism (not built yet), DDP averages the gradients over ranks, which makes
+that the mean over the global batch, as the reference computes it.
+
+How long a run lasts: ``max_steps`` optimizer steps, or ``max_minutes`` of training time (summed over
+resumed sessions), whichever comes first; 0 switches a limit off. The learning-rate schedule follows
+the same budget: its progress is the larger of ``step / max_steps`` and ``elapsed / max_minutes``, so
+a time-limited run warms up by steps and then decays over its minutes (a cosine schedule with
+``lr_min_ratio`` < 1 reaches its floor when the time is up). Such a schedule follows the clock: for a
+schedule that is the same on every machine, limit by steps.
 """
 from __future__ import annotations
 
@@ -61,8 +69,8 @@ class TrainConfig:
     ema: bool = True
     ema_decay: float = 0.999
     loss: str = "stablemax"  # or "softmax"
-    max_steps: int = 10_000  # optimizer steps (= supervision segments)
-    max_minutes: float = 0.0  # 0: no time limit; else stop (and save) after this long
+    max_steps: int = 10_000  # optimizer steps (= supervision segments); 0: no step limit (needs max_minutes)
+    max_minutes: float = 0.0  # training minutes over all sessions; 0: no time limit
     eval_every: int = 0  # steps; 0: only at the end
     eval_batch_size: int = 256
     checkpoint_every: int = 0  # steps; 0: only at the end
@@ -73,8 +81,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.optimizer not in ("adam_atan2", "adamw"):
             raise ValueError(f"optimizer must be 'adam_atan2' or 'adamw', got {self.optimizer!r}")
-        if self.batch_size < 1 or self.max_steps < 0 or self.lr <= 0:
-            raise ValueError("batch_size must be >= 1, max_steps >= 0 and lr > 0")
+        if self.batch_size < 1 or self.max_steps < 0 or self.lr <= 0 or self.max_minutes < 0:
+            raise ValueError("batch_size must be >= 1, max_steps and max_minutes >= 0, and lr > 0")
+        if self.max_steps == 0 and self.max_minutes == 0:
+            raise ValueError("a run needs a limit: max_steps > 0 or max_minutes > 0")
         self.betas = tuple(self.betas)
 
     def to_dict(self) -> dict:
@@ -85,17 +95,6 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
-
-
-@dataclass
-class EvalSet:
-    """A fixed evaluation set (numpy arrays) and an optional task-specific metric hook."""
-
-    inputs: object  # (N, L)
-    labels: object  # (N, L)
-    puzzle_identifiers: object | None = None  # (N,)
-    extra: Callable | None = None  # extra(final_predictions, q_halt) -> dict
-    name: str = "test"
 
 
 def _carry_to_dict(carry: Carry | None) -> dict | None:
@@ -113,14 +112,18 @@ def _carry_from_dict(d: dict | None, device) -> Carry | None:
 
 
 class Trainer:
-    """Trains a TRM or HRM from a :class:`BatchSource`; evaluates on an :class:`EvalSet`; saves/resumes."""
+    """Trains a TRM or HRM from a :class:`BatchSource`; evaluates on ``eval_data``; saves and resumes.
+
+    ``eval_data``: a :class:`~trm_core.data.Task` (evaluated on its test split, with its own metrics)
+    or a :class:`~trm_core.data.Split`; see :func:`trm_core.evaluate.evaluate`.
+    """
 
     def __init__(
         self,
         model: RecursiveReasoner,
         source: BatchSource,
         config: TrainConfig,
-        eval_set: EvalSet | None = None,
+        eval_data=None,
         out_dir: str | os.PathLike | None = None,
         data_description: dict | None = None,
         device: torch.device | str = "cpu",
@@ -129,7 +132,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.source = source
         self.config = config
-        self.eval_set = eval_set
+        self.eval_data = eval_data
         self.out_dir = Path(out_dir) if out_dir else None
         self.data_description = data_description or {}
         self.step = 0
@@ -153,9 +156,19 @@ class Trainer:
     # ---------------------------------------------------------------------------------------
     # One optimizer step = one supervision segment for the whole batch
     # ---------------------------------------------------------------------------------------
+    def budget_used(self) -> float:
+        """How much of the run's budget is spent, 0 to 1: the larger of the step and the time fractions."""
+        cfg = self.config
+        by_steps = self.step / cfg.max_steps if cfg.max_steps else 0.0
+        by_time = self.elapsed / (60 * cfg.max_minutes) if cfg.max_minutes else 0.0
+        return min(1.0, max(by_steps, by_time))
+
+    def finished(self) -> bool:
+        return self.budget_used() >= 1.0
+
     def _set_lr(self) -> None:
         cfg = self.config
-        scale = lr_at(self.step, 1.0, cfg.lr_warmup_steps, cfg.max_steps, cfg.lr_min_ratio)
+        scale = lr_at(self.step, 1.0, cfg.lr_warmup_steps, self.budget_used(), cfg.lr_min_ratio)
         for g in self.optimizer.param_groups:
             g["lr"] = cfg.lr * scale
         if self.puzzle_optimizer is not None:
@@ -200,11 +213,9 @@ class Trainer:
         return self.ema.averaged_model(self.model) if self.ema is not None else self.model
 
     def evaluate(self, steps: int | None = None) -> dict:
-        if self.eval_set is None:
-            raise ValueError("this trainer has no evaluation set")
-        e = self.eval_set
-        return evaluate(self.eval_model(), e.inputs, e.labels, e.puzzle_identifiers, steps=steps,
-                        batch_size=self.config.eval_batch_size, extra=e.extra)
+        if self.eval_data is None:
+            raise ValueError("this trainer has no evaluation data")
+        return evaluate(self.eval_model(), self.eval_data, steps=steps, batch_size=self.config.eval_batch_size)
 
     def state_dict(self) -> dict:
         return {
@@ -268,18 +279,18 @@ class Trainer:
 
         cfg = self.config
         start_step, t0, t_prev = self.step, time.perf_counter(), self.elapsed
-        bar = tqdm(total=None if cfg.max_minutes else cfg.max_steps, initial=self.step, disable=not cfg.progress, desc="train", unit="step",
-                   dynamic_ncols=True)
+        bar = tqdm(total=cfg.max_steps if cfg.max_steps and not cfg.max_minutes else None, initial=self.step,
+                   disable=not cfg.progress, desc="train", unit="step", dynamic_ncols=True)
         last = {}
         smoothed = None
         try:
-            while self.step < cfg.max_steps:
+            while not self.finished():
                 rec = self.train_step(self.source.next_batch())
                 self.elapsed = t_prev + time.perf_counter() - t0
                 rec.update(kind="train", step=self.step, time=self.elapsed)
                 smoothed = rec if smoothed is None else {k: 0.9 * smoothed[k] + 0.1 * v if isinstance(v, float) else v
                                                          for k, v in rec.items()}
-                if self.step % 10 == 0 or self.step == cfg.max_steps:
+                if self.step % 10 == 0 or self.finished():
                     self._log(rec)
                     if callback:
                         callback(rec)
@@ -287,13 +298,10 @@ class Trainer:
                 bar.set_postfix(loss=f"{smoothed['loss']:.3f}", exact=f"{smoothed['exact_accuracy']:.2f}",
                                 halt=f"{smoothed['steps']:.1f}")
                 last = rec
-                out_of_time = cfg.max_minutes and self.elapsed >= 60 * cfg.max_minutes
-                if self.eval_set is not None and cfg.eval_every and self.step % cfg.eval_every == 0 and not out_of_time:
+                if self.eval_data is not None and cfg.eval_every and self.step % cfg.eval_every == 0 and not self.finished():
                     last = self._eval_and_log(callback)
                 if self.out_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save()
-                if out_of_time:
-                    break
         except KeyboardInterrupt:
             if self.out_dir is not None:
                 self.save()
@@ -301,7 +309,7 @@ class Trainer:
             raise
         finally:
             bar.close()
-        if self.eval_set is not None and (not last or last.get("kind") != "eval"):
+        if self.eval_data is not None and (not last or last.get("kind") != "eval"):
             last = self._eval_and_log(callback)
         if self.out_dir is not None and self.step > start_step:
             self.save()

@@ -11,6 +11,7 @@ own figure; leave it out and a new pyplot figure is made.
 - latent states: :func:`pca`, :func:`plot_latent_trajectories`, :func:`state_distances`,
   :func:`plot_state_distances`
 - halting: :func:`plot_halting_histogram`, :func:`plot_calibration`
+- text and files: :func:`print_sudoku_steps` (``trm solve``), :func:`save_training_summary` (``trm demo``)
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _ax(ax, figsize=(5, 3.5)):
 
 
 def _numpy(x) -> np.ndarray:
-    """A torch tensor (any device, any float dtype) or array-like as a NumPy array."""
+    """A torch tensor (any device, any float dtype, as float32) or array-like as a NumPy array."""
     if hasattr(x, "detach"):
         x = x.detach().float().cpu().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
     return np.asarray(x)
@@ -517,3 +518,48 @@ def plot_calibration(calibration_bins, ax=None):
     ax.set_title("halting calibration")
     ax.legend(fontsize=8, loc="upper left")
     return ax
+
+
+def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None) -> dict:
+    """Print a Sudoku being solved, one supervision step at a time, as text (``trm solve``).
+
+    Returns the trace, the final grid and whether it is a valid solution."""
+    import sys
+
+    import torch
+
+    from .data import sudoku
+
+    file = file or sys.stdout
+    size = int(round(model.config.seq_len ** 0.5))
+    grid = sudoku.validate_puzzle(puzzle, size)
+    tokens = torch.as_tensor(sudoku.to_tokens(grid.reshape(1, -1)))
+    trace = model.reason(tokens, steps=steps)
+    print("puzzle:", file=file)
+    print(sudoku.pretty(grid), file=file)
+    prev = None
+    for s in range(trace.logits.shape[0]):
+        pred = np.clip(sudoku.from_tokens(trace.predictions[s, 0].cpu().numpy()), 0, size).reshape(size, size)
+        changed = 0 if prev is None else int((pred != prev).sum())
+        ok = not sudoku.conflicts(pred) and (pred > 0).all() and ((grid == 0) | (grid == pred)).all()
+        p_halt = float(trace.halt_probability[s, 0])
+        print(f"\nstep {s + 1}: P(halt)={p_halt:.2f}  {'valid solution' if ok else 'not yet valid'}"
+              + (f"  ({changed} cells changed)" if prev is not None else ""), file=file)
+        print(sudoku.pretty(pred), file=file)
+        prev = pred
+    return {"trace": trace, "final": prev, "valid": ok}
+
+
+def save_training_summary(history: list[dict], metrics: dict, path) -> None:
+    """Save the training curve and the accuracy after each supervision step side by side as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    plot_training_curve(history, ax=axes[0])
+    plot_per_step_accuracy(metrics["per_step_exact"], ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -17,30 +17,13 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from . import viz
 from .data import sudoku
-
-
-@contextmanager
-def recursion_settings(model, n: int | None = None, T: int | None = None):
-    """Run ``model`` with another ``n`` (latent updates per cycle) and ``T`` (cycles per step) for a
-    while, at inference. The model's own config object is put back afterwards, even after an error.
-
-    >>> with recursion_settings(model, n=8):      # think harder than in training
-    ...     trace = model.reason(inputs)
-    """
-    original = model.config
-    changes = {k: int(v) for k, v in (("n", n), ("T", T)) if v is not None}
-    model.config = original.replace(**changes) if changes else original  # replace() validates (n, T >= 1)
-    try:
-        yield model.config
-    finally:
-        model.config = original
+from .recursive import recursion_settings
 
 
 def _read_puzzles(puzzles, solutions) -> tuple[list[np.ndarray], list | None]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..losses import IGNORE_LABEL
+from .dataset import IGNORE_LABEL, Split
 from .grids import DIHEDRAL_INVERSE, dihedral, inverse_dihedral
 
 MAX_SIZE = 30
@@ -240,14 +240,10 @@ def task_versions(task: ArcTask, num_aug: int, rng: np.random.Generator) -> list
 
 
 @dataclass
-class ArcSplit:
-    """Examples of one split in the reference layout (see ``dataset.Split``)."""
+class ArcSplit(Split):
+    """A :class:`~trm_core.data.dataset.Split` (tokens (N, 900), IGNORE_LABEL on PAD; a group holds the
+    versions of one task) that also says where each example came from, for voting."""
 
-    inputs: np.ndarray  # (N, 900) uint8 tokens
-    labels: np.ndarray  # (N, 900) int16, IGNORE_LABEL on PAD
-    puzzle_identifiers: np.ndarray  # (N,) int32
-    puzzle_indices: np.ndarray  # (P + 1,) examples of puzzle p: [puzzle_indices[p], puzzle_indices[p+1])
-    group_indices: np.ndarray  # (G + 1,) puzzles of group g (the versions of one task)
     example_task: np.ndarray  # (N,) index into ArcData.tasks
     example_pair: np.ndarray  # (N,) index of the pair in its task's list (train or test)
 

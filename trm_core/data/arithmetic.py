@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import IGNORE_LABEL
+from .dataset import IGNORE_LABEL
 
 PAD, BLANK, PLUS, EQUALS = 0, 1, 12, 13
 DIGIT0 = 2

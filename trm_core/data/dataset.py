@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..losses import IGNORE_LABEL
 from . import sudoku
 from .grids import dihedral_perms
 from .rand import hash_uniform
+
+IGNORE_LABEL = -100  # the label of positions that carry no loss and no metric (padding, the question part)
 
 
 @dataclass
@@ -79,6 +80,14 @@ class Split:
         return self.inputs.shape[1]
 
 
+def as_numpy(x) -> np.ndarray:
+    """A torch tensor (any device; bf16 as float32) or anything array-like as a NumPy array."""
+    if hasattr(x, "detach"):
+        x = x.detach()
+        x = (x.float() if x.dtype in (torch.bfloat16, torch.float16) else x).cpu().numpy()
+    return np.asarray(x)
+
+
 def to_batch(inputs, labels, puzzle_identifiers) -> dict:
     """Numpy arrays -> the trainer's batch: a dict of torch long tensors."""
     return {
@@ -86,6 +95,21 @@ def to_batch(inputs, labels, puzzle_identifiers) -> dict:
         "labels": torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)),
         "puzzle_identifiers": torch.from_numpy(np.ascontiguousarray(puzzle_identifiers, dtype=np.int64)),
     }
+
+
+def score(predictions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one definition of accuracy: ``(exact, cells)`` of predicted tokens against labels.
+
+    ``predictions`` (..., N, L) (any leading axes, e.g. supervision steps) and ``labels`` (N, L).
+    ``exact`` (..., N) bool: every labelled position right. ``cells`` (..., N): the fraction of the
+    row's labelled positions that are right (1.0 for a row with none). Positions labelled
+    IGNORE_LABEL count for neither. A split's cell accuracy is the mean of ``cells`` over rows.
+    """
+    labels = np.asarray(labels)
+    mask = labels != IGNORE_LABEL  # (N, L)
+    counts = mask.sum(-1)  # (N,)
+    right = ((np.asarray(predictions) == labels) & mask).sum(-1)  # (..., N)
+    return right == counts, right / np.maximum(counts, 1) + (counts == 0)
 
 
 # On-the-fly augmentation -------------------------------------------------------------------------

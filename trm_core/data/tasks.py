@@ -19,9 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..losses import IGNORE_LABEL
 from . import arc, arithmetic, csvio, maze, sudoku
-from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader
+from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader, as_numpy, score
 
 
 @dataclass
@@ -70,26 +69,30 @@ class Task:
     def evaluate(self, predictions, q_halt_logits=None, split: str = "test") -> dict:
         """Metrics of predicted tokens (N, L) for all rows of ``split`` in order.
 
-        Always ``exact_accuracy`` (every labelled position right) and ``token_accuracy``; plus
-        ``valid_solution`` for Sudoku (a correct grid, even if not the one in the file),
-        ``valid_shortest_path`` for mazes, ``pass@1`` / ``pass@2`` for ARC (voting over versions).
+        ``exact_accuracy`` and ``cell_accuracy`` (as defined by :func:`~trm_core.data.dataset.score`)
+        and the task's own metrics (:meth:`task_metrics`).
         """
-        s = self._split(split)
-        pred = np.asarray(predictions.detach().cpu() if hasattr(predictions, "detach") else predictions)
+        s, pred = self._split(split), as_numpy(predictions)
         if pred.shape != s.labels.shape:
             raise ValueError(f"predictions have shape {pred.shape}, the {split} split has {s.labels.shape}")
-        mask = s.labels != IGNORE_LABEL
-        right = (pred == s.labels) & mask
-        out = {
-            "count": int(len(pred)),
-            "exact_accuracy": float((right.sum(1) == mask.sum(1)).mean()) if len(pred) else 0.0,
-            "token_accuracy": float(right.sum() / max(1, mask.sum())),
-        }
-        if self.metrics is not None:
-            q = None if q_halt_logits is None else np.asarray(
-                q_halt_logits.detach().float().cpu() if hasattr(q_halt_logits, "detach") else q_halt_logits)
-            out.update(self.metrics(self, s, pred, q))
-        return out
+        exact, cells = score(pred, s.labels)
+        out = {"count": int(len(pred)), "exact_accuracy": float(exact.mean()) if len(pred) else 0.0,
+               "cell_accuracy": float(cells.mean()) if len(pred) else 0.0}
+        return {**out, **self.task_metrics(pred, q_halt_logits, split)}
+
+    def task_metrics(self, predictions, q_halt_logits=None, split: str = "test") -> dict:
+        """What only this task can say about predictions (N, L) of ``split``: ``valid_solution`` for
+        Sudoku (a correct grid, even if not the one in the file), ``valid_shortest_path`` for mazes,
+        ``pass@1`` / ``pass@2`` for ARC (voting over versions, ranked by ``q_halt_logits`` (N,)).
+        Empty for tasks with nothing more to say."""
+        if self.metrics is None:
+            return {}
+        q = None if q_halt_logits is None else as_numpy(q_halt_logits).astype(np.float32)
+        return self.metrics(self, self._split(split), as_numpy(predictions), q)
+
+    def split(self, name: str = "test") -> Split:
+        """The ``"train"`` or ``"test"`` split."""
+        return self._split(name)
 
     def _split(self, split: str) -> Split:
         if split not in ("train", "test"):
@@ -207,10 +210,6 @@ def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None
 # ARC ---------------------------------------------------------------------------------------------
 
 
-def _arc_split(s: arc.ArcSplit) -> Split:
-    return Split(s.inputs, s.labels, s.puzzle_identifiers, s.puzzle_indices, s.group_indices)
-
-
 def _arc_metrics(task, split, pred, q_halt) -> dict:
     if split is task.train:
         return {}
@@ -224,8 +223,8 @@ def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, tra
         raise ValueError(f"{name} has fixed splits and 30x30 grids: size, n_train and n_test do not apply (max_tasks does)")
     data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
                      max_tasks=max_tasks)
-    return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, _arc_split(data.train),
-                _arc_split(data.test), None, dict(data.info), data, _arc_metrics)
+    return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, data.train,
+                data.test, None, dict(data.info), data, _arc_metrics)
 
 
 # Addition ----------------------------------------------------------------------------------------

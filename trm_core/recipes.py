@@ -1,0 +1,96 @@
+"""Training recipes: which settings train which preset, and a trainer for a task in one call.
+
+    from trm_core import recipes
+    from trm_core.data import make_task
+
+    task = make_task("sudoku", size=6, n_train=3000, n_test=500)
+    trainer = recipes.trainer_for(task, "trm-mlp-tiny", max_minutes=2)   # any TrainConfig field
+    metrics = trainer.fit()                                              # evaluates on task.test
+
+The published presets train with the published settings (``TrainConfig``'s defaults); the laptop
+presets (``*-tiny``, ``*-small``) with :data:`CPU_RECIPE`, tuned for a few minutes on a CPU.
+``trm train`` and ``trm demo`` use :func:`build_run`, which does the same from a settings dict (what
+a run directory's ``run.json`` stores, so a run can be resumed).
+"""
+from __future__ import annotations
+
+from .config import PRESETS, preset
+from .devices import seed_everything
+from .models import build_model
+from .trainer import TrainConfig, Trainer
+
+#: TrainConfig settings of the laptop presets.
+CPU_RECIPE = dict(batch_size=64, lr=2e-3, lr_warmup_steps=100, weight_decay=0.1, optimizer="adamw",
+                  ema_decay=0.99, eval_batch_size=512)
+#: Default presets per task: (TRM, HRM).
+DEFAULT_PRESET = {"sudoku": ("trm-mlp-tiny", "hrm-tiny"), "sudoku-extreme": ("trm-mlp-sudoku", "hrm-sudoku"),
+                  "maze": ("trm-att-tiny", "hrm-tiny"), "maze-hard": ("trm-att-maze", "hrm-sudoku"),
+                  "arc-agi-1": ("trm-att-tiny", "hrm-tiny"), "arc-agi-2": ("trm-att-tiny", "hrm-tiny"),
+                  "addition": ("trm-mlp-tiny", "hrm-tiny")}
+TASK_ALIASES = {"arc": "arc-agi-1", "arithmetic": "addition"}
+#: The ``trm demo`` run: 6x6 Sudoku with one solution each, trm-mlp-tiny, 4.2 minutes of training.
+DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm-mlp-tiny",
+            model={}, train=dict(max_steps=0, max_minutes=4.2, eval_every=250))
+
+
+def recipe_for(preset_name: str) -> dict:
+    """TrainConfig defaults for a preset: the published ones for paper presets, CPU_RECIPE for laptop ones."""
+    laptop = any(preset_name.endswith(s) for s in ("-tiny", "-small"))
+    return dict(CPU_RECIPE) if laptop else {}
+
+
+class LoaderSource:
+    """Adapts a task's resumable ``TrainLoader`` to the trainer's ``next_batch()`` interface."""
+
+    def __init__(self, loader):
+        self.loader = loader
+        self._it = None
+
+    def next_batch(self) -> dict:
+        while True:
+            if self._it is None:
+                self._it = iter(self.loader)
+            try:
+                return next(self._it)
+            except StopIteration:
+                self._it = None
+
+    def state_dict(self) -> dict:
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.loader.load_state_dict(state)
+        self._it = None
+
+
+def model_config_for(task, preset_name: str, **overrides):
+    """The preset's ModelConfig with the task's sizes; a task with many puzzles (ARC) gets puzzle embeddings."""
+    if preset_name not in PRESETS:
+        raise ValueError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
+    if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
+        overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # one vector per puzzle
+    return preset(preset_name, **task.model_dims(), **overrides)
+
+
+def trainer_for(task, preset_name: str, device="cpu", out_dir=None, model: dict | None = None, **train) -> Trainer:
+    """A :class:`Trainer` of a fresh ``preset_name`` model on ``task``, evaluated on its test split.
+
+    ``model``: ModelConfig overrides; ``train``: TrainConfig fields over the preset's recipe. Seeds
+    everything with the TrainConfig's ``seed`` first, so the same call builds the same model.
+    """
+    config = TrainConfig(**{**recipe_for(preset_name), **train})
+    seed_everything(config.seed)
+    net = build_model(model_config_for(task, preset_name, **dict(model or {})))
+    source = LoaderSource(task.train_loader(config.batch_size, seed=config.seed))
+    return Trainer(net, source, config, task, out_dir=out_dir, data_description=task.describe(), device=device)
+
+
+def build_run(settings: dict, device="cpu", out_dir=None, progress=True):
+    """(trainer, task) from a run's settings dict (what ``run.json`` stores; also used to resume)."""
+    from .data import make_task
+
+    task = make_task(settings["task"], size=settings.get("size"), n_train=settings.get("n_train"),
+                     n_test=settings.get("n_test"), seed=settings.get("seed", 0), **settings.get("task_options", {}))
+    trainer = trainer_for(task, settings["preset"], device=device, out_dir=out_dir, model=settings.get("model"),
+                          **{**settings.get("train", {}), "progress": progress})
+    return trainer, task
