@@ -1,4 +1,5 @@
 """ACT: the carry across supervision steps, resets and replacement of halted rows, exploration."""
+import pytest
 import torch
 
 from conftest import random_batch as batch
@@ -60,6 +61,7 @@ def _halting_steps(model, rows=400):
     return first_halt
 
 
+@pytest.mark.slow
 def test_training_halts_when_q_says_so_and_exploration_sets_a_minimum():
     torch.manual_seed(0)
     model = tiny(N_sup=6).train()

@@ -78,6 +78,7 @@ def test_padded_transforms_match_the_per_grid_ones():
             assert (out == dihedral(g, k)).all()
 
 
+@pytest.mark.slow
 def test_every_arc_agi_1_task_round_trips_through_every_transform(arc1):
     train, evaluation = arc1
     assert len(train) == 400 and len(evaluation) == 400

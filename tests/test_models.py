@@ -57,7 +57,10 @@ def test_reason_shapes(arch, kw):
     assert not trace.logits.requires_grad
     # reason() runs every row from the initial state: a row's answer does not depend on its batch mates
     alone = model.reason(inputs[:1], None if ids is None else ids[:1], steps=4)
-    torch.testing.assert_close(alone.logits[:, 0], trace.logits[:, 0], atol=2e-4, rtol=1e-3)  # float32 GEMM blocking
+    # Batch sizes 1 and 3 may take different float32 GEMM paths: bit-equal with MKL's default kernels, but
+    # MKL_CBWR=COMPATIBLE makes them differ by up to 0.08 of this tolerance; the whole float32 rounding
+    # (float32 vs float64 of the same 4 steps) uses up to 0.24 of it (measured).
+    torch.testing.assert_close(alone.logits[:, 0], trace.logits[:, 0], atol=2e-4, rtol=1e-3)
 
 
 def test_reason_restores_training_mode_and_defaults_to_N_sup_steps():

@@ -216,7 +216,9 @@ def test_plot_latent_trajectories_draws_the_pca_of_pooled_states(trace):
     ax = viz.plot_latent_trajectories(tr.y, tr.z)
     assert len(ax.lines) == 6  # y and z for 3 puzzles
     ys, zs, fit = viz.latent_pca(tr.y, tr.z)
-    pooled = tr.y.numpy().mean(2)  # (steps, B, D)
+    # (steps, B, D), pooled in float64 as latent_pca does: a float32 mean is off by ~5e-8, which used
+    # 0.01-0.18 of np.allclose's atol=1e-8 depending on NumPy's SIMD and BLAS paths (measured)
+    pooled = tr.y.numpy().astype(np.float64).mean(2)
     assert np.allclose(ys, fit.transform(pooled.reshape(-1, pooled.shape[-1])).reshape(3, 3, 2))
     assert np.allclose(ax.lines[0].get_xdata(), ys[:, 0, 0]) and np.allclose(ax.lines[1].get_ydata(), zs[:, 0, 1])
     assert "PC 1" in ax.get_xlabel()
