@@ -1,10 +1,12 @@
 """The trm command: train, resume, eval, solve, bench, demo, and one-line errors with exit code 2."""
 import json
+import time
 
 import pytest
 import torch
 
 from trm_core import cli, commands
+from trm_core import trainer as trainer_module
 from trm_core.data import sudoku
 
 
@@ -44,7 +46,25 @@ def test_resume_continues_from_the_saved_step(sudoku_run, tmp_path, capsys):
     assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 6
 
 
-def test_a_time_limited_run_has_no_step_limit_and_resumes_on_time(tmp_path, capsys):
+class SteadyClock:
+    """The trainer's clock, advancing 1/8 s per reading however fast the machine is.
+
+    With the real clock the resumed run below trains only if the first one stopped before 1.2 s, i.e.
+    if no single step took 0.6 s (8 ms here, but not on a loaded or emulated machine)."""
+
+    def __init__(self):
+        self.readings = 0
+
+    def perf_counter(self):
+        self.readings += 1
+        return self.readings / 8
+
+    def __getattr__(self, name):  # anything else the trainer asks of the time module
+        return getattr(time, name)
+
+
+def test_a_time_limited_run_has_no_step_limit_and_resumes_on_time(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(trainer_module, "time", SteadyClock())
     out = tmp_path / "timed"
     code, _, _ = run(capsys, "train", "--task", "sudoku", "--size", "4", "--n-train", "40", "--n-test", "8",
                      "--minutes", "0.01", "--out", str(out), *TINY, "lr_min_ratio=0.1")

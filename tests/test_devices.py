@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from trm_core.errors import UserError
+
 from trm_core import devices
 from trm_core.devices import autocast_dtype, high_precision_dtype, pick_device
 
@@ -33,10 +35,10 @@ def test_bad_requests_are_errors(monkeypatch):
     monkeypatch.setattr(devices, "_available", lambda kind: kind == "cpu")
     with pytest.raises(ValueError, match="unknown device"):
         pick_device("tpu")
-    with pytest.raises(RuntimeError, match="not available"):
+    with pytest.raises(UserError, match="not available"):
         pick_device("cuda")
     monkeypatch.setenv("TRM_DEVICE", "mps")
-    with pytest.raises(RuntimeError, match="not available"):
+    with pytest.raises(UserError, match="not available"):
         pick_device()
 
 

@@ -24,14 +24,56 @@ def test_export_keeps_the_averaged_weights_and_drops_training_state(tmp_path):
     torch.testing.assert_close(model.reason(x, steps=2).logits, expected)
 
 
-def test_lookup(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="unknown pretrained checkpoint"):
+def test_lookup_checks_every_file_and_never_reads_the_current_directory(tmp_path, monkeypatch):
+    with pytest.raises(pretrained.PretrainedError, match="unknown pretrained checkpoint"):
         pretrained.path("gpt-5")
-    monkeypatch.setenv("TRM_DATA_DIR", str(tmp_path))
-    (tmp_path / "hrm-sudoku6.pt").write_bytes(b"x")
-    assert pretrained.path("hrm-sudoku6", download=False) == tmp_path / "hrm-sudoku6.pt"
+    monkeypatch.setattr(pretrained, "CACHE", tmp_path / "cache")
+    monkeypatch.setenv("TRM_DATA_DIR", str(tmp_path / "mine"))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "hrm-sudoku6.pt").write_bytes(b"x")  # not the shipped file
+    with pytest.raises(pretrained.PretrainedError, match="is not the shipped file"):
+        pretrained.path("hrm-sudoku6", download=False)
+    name, digest = pretrained.CHECKPOINTS["hrm-sudoku6"]
+    (tmp_path / "mine" / "hrm-sudoku6.pt").write_bytes(b"y")
+    monkeypatch.setitem(pretrained.CHECKPOINTS, "hrm-sudoku6", (name, pretrained.sha256(tmp_path / "mine" / name)))
+    assert pretrained.path("hrm-sudoku6", download=False) == tmp_path / "mine" / "hrm-sudoku6.pt"
+    # ./data and ../data are not looked in
+    monkeypatch.delenv("TRM_DATA_DIR")
+    monkeypatch.setattr(pretrained, "_folders", lambda: [pretrained.CACHE])  # as installed without a clone
+    (tmp_path / "cwd" / "data").mkdir(parents=True)
+    (tmp_path / "cwd" / "data" / name).write_bytes(b"y")
+    monkeypatch.chdir(tmp_path / "cwd")
+    with pytest.raises(pretrained.PretrainedError, match="not found"):
+        pretrained.path("hrm-sudoku6", download=False)
 
 
+def test_a_download_lands_only_when_its_checksum_matches(tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    served.mkdir()
+    good = b"the shipped bytes"
+    (served / "trm-sudoku6.pt").write_bytes(good)
+    import hashlib
+
+    monkeypatch.setattr(pretrained, "REPO_RAW", served.as_uri())
+    monkeypatch.setattr(pretrained, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(pretrained, "_folders", lambda: [pretrained.CACHE])
+    monkeypatch.setitem(pretrained.CHECKPOINTS, "trm-sudoku6", ("trm-sudoku6.pt", hashlib.sha256(good).hexdigest()))
+    assert pretrained.path("trm-sudoku6").read_bytes() == good  # downloaded into the cache
+    (tmp_path / "cache" / "trm-sudoku6.pt").unlink()
+    (served / "trm-sudoku6.pt").write_bytes(b"tampered or truncated")
+    with pytest.raises(pretrained.PretrainedError, match="not the shipped file"):
+        pretrained.path("trm-sudoku6")
+    assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written or wrong stays behind
+
+
+def test_the_files_in_data_are_the_recorded_ones():
+    for name, (filename, digest) in pretrained.CHECKPOINTS.items():
+        local = pretrained.Path(pretrained.__file__).resolve().parents[1] / "data" / filename
+        if local.exists():
+            assert pretrained.sha256(local) == digest, f"data/{filename} changed: update its SHA-256 in pretrained.py"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name,minimum", [("trm-sudoku6", 0.9), ("hrm-sudoku6", 0.2)])
 def test_shipped_checkpoints_solve_unseen_puzzles(name, minimum):
     if not pretrained.available(name):

@@ -45,6 +45,7 @@ def make_trainer(tmp_path=None, puzzle=False, **cfg):
     return Trainer(model, CopySource(), config, eval_split, out_dir=tmp_path, data_description={"task": "reverse", "L": 8})
 
 
+@pytest.mark.slow
 def test_training_reduces_the_loss():
     trainer = make_trainer(max_steps=120, optimizer="adam_atan2", lr=3e-3, ema_decay=0.9)
     first = [trainer.train_step(trainer.source.next_batch())["lm_loss"] for _ in range(5)]
@@ -54,6 +55,7 @@ def test_training_reduces_the_loss():
     assert trainer.evaluate()["cell_accuracy"] > 0.35  # chance is 0.25
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("puzzle,ema,opt", [(False, True, "adamw"), (True, True, "adam_atan2"), (True, False, "adamw")])
 def test_resume_gives_exactly_the_same_weights(tmp_path, puzzle, ema, opt):
     straight = make_trainer(tmp_path / "a", puzzle=puzzle, ema=ema, optimizer=opt)

@@ -1,5 +1,5 @@
 """trm_core: Tiny Recursive Models (TRM) and the Hierarchical Reasoning Model (HRM), readable and faithful."""
-from .config import PRESETS, PRESET_NOTES, ModelConfig, preset
+from .config import PRESET_NOTES, PRESETS, ModelConfig, preset
 from .devices import autocast_context, pick_device, seed_everything
 from .hrm import HRM
 from .models import build_model

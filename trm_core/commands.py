@@ -13,12 +13,12 @@ from pathlib import Path
 import torch
 
 from . import checkpoint as ckpt_io
-from .cli import UsageError
+from .cli import UsageError, bounded, positive_float, positive_int
 from .config import PRESETS, ModelConfig, preset
 from .devices import pick_device
 from .models import build_model
 from .recipes import DEFAULT_PRESET, DEMO, TASK_ALIASES, build_run, recipe_for
-from .trainer import TrainConfig, throughput
+from .trainer import TrainConfig, TrainingStopped, throughput
 from .viz import print_sudoku_steps, save_training_summary
 
 
@@ -59,50 +59,96 @@ def _print_eval(metrics: dict, file=None) -> None:
 # ---------------------------------------------------------------------------------------------
 # trm train
 # ---------------------------------------------------------------------------------------------
+RUN_FILES = ("checkpoint.pt", "run.json", "metrics.jsonl", "demo.png")
+
+
+def holds_run(folder: Path) -> bool:
+    return any((folder / name).exists() for name in RUN_FILES)
+
+
+def prepare_run_folder(out: Path, overwrite: bool) -> None:
+    """Make ``out`` ready for a new run: refuse one that holds a run, unless ``overwrite`` (then clear it)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file, not a run folder: choose another --out")
+    if holds_run(out):
+        if not overwrite:
+            raise UsageError(f"{out} already holds a run: resume it with --resume {out}, "
+                             "train into another --out, or replace it with --overwrite")
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def read_run_settings(out: Path) -> dict:
+    """The settings of the run in ``out`` (its run.json), checked enough to rebuild the run."""
+    if not (out / "run.json").is_file():
+        raise UsageError(f"{out} is not a training run folder (no run.json)")
+    try:
+        settings = json.loads((out / "run.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UsageError(f"{out / 'run.json'} is not valid JSON ({e})") from None
+    missing = [k for k in ("task", "preset") if not isinstance(settings, dict) or k not in settings]
+    if missing:
+        raise UsageError(f"{out / 'run.json'} lacks {', '.join(missing)}: it was not written by trm train")
+    for key in ("model", "train", "task_options"):
+        if not isinstance(settings.get(key, {}), dict):
+            raise UsageError(f"{out / 'run.json'}: {key} must be a JSON object")
+    return settings
+
+
 def cmd_train(args) -> int:
     device = pick_device(args.device)
     if args.resume:
         out = Path(args.resume)
-        if not (out / "run.json").exists():
-            raise UsageError(f"{out} is not a training run directory (no run.json)")
-        settings = json.loads((out / "run.json").read_text())
-        if args.steps:
-            settings.setdefault("train", {})["max_steps"] = args.steps
-        if args.minutes is not None:
-            settings.setdefault("train", {})["max_minutes"] = args.minutes
-        trainer, task = build_run(settings, device, out)
-        trainer.load_state_dict(ckpt_io.load(out / "checkpoint.pt", map_location=device))
-        print(f"resuming {out} at step {trainer.step}")
-    else:
-        task_name = TASK_ALIASES.get(args.task, args.task)
-        model_over, train_over = parse_overrides(args.overrides)
-        if task_name not in DEFAULT_PRESET:
-            raise UsageError(f"unknown task {args.task!r}; choose one of: {', '.join([*DEFAULT_PRESET, *TASK_ALIASES])}")
-        preset_name = args.preset or DEFAULT_PRESET[task_name][args.model == "hrm"]
-        if preset_name not in PRESETS:
-            raise UsageError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
-        if args.model and PRESETS[preset_name]["arch"] != args.model:
-            raise UsageError(f"preset {preset_name!r} is not a {args.model.upper()} preset")
-        if args.steps:
-            train_over["max_steps"] = args.steps
-        if args.minutes is not None:
-            train_over["max_minutes"] = args.minutes
-            if not args.steps:
-                train_over["max_steps"] = 0  # no step limit: the minutes decide, schedule included
-        settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                        preset=preset_name, model=model_over, train=train_over)
-        out = Path(args.out or f"runs/{task_name}-{preset_name}")
-        if (out / "checkpoint.pt").exists():
-            raise UsageError(f"{out} already holds a run: use --resume {out}, or another --out")
-        out.mkdir(parents=True, exist_ok=True)
+        with ckpt_io.run_lock(out):
+            settings = read_run_settings(out)
+            if args.steps:
+                settings.setdefault("train", {})["max_steps"] = args.steps
+            if args.minutes is not None:
+                settings.setdefault("train", {})["max_minutes"] = args.minutes
+            state = ckpt_io.load(out / "checkpoint.pt", map_location=device)
+            trainer, task = build_run(settings, device, out)
+            trainer.load_state_dict(state)
+            print(f"resuming {out} at step {trainer.step}")
+            return _train(trainer, out)
+    task_name = TASK_ALIASES.get(args.task, args.task)
+    model_over, train_over = parse_overrides(args.overrides)
+    if task_name not in DEFAULT_PRESET:
+        raise UsageError(f"unknown task {args.task!r}; choose one of: {', '.join([*DEFAULT_PRESET, *TASK_ALIASES])}")
+    preset_name = args.preset or DEFAULT_PRESET[task_name][args.model == "hrm"]
+    if preset_name not in PRESETS:
+        raise UsageError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
+    if args.model and PRESETS[preset_name]["arch"] != args.model:
+        raise UsageError(f"preset {preset_name!r} is not a {args.model.upper()} preset")
+    if args.steps:
+        train_over["max_steps"] = args.steps
+    if args.minutes is not None:
+        train_over["max_minutes"] = args.minutes
+        if not args.steps:
+            train_over["max_steps"] = 0  # no step limit: the minutes decide, schedule included
+    settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
+                    preset=preset_name, model=model_over, train=train_over)
+    out = Path(args.out or f"runs/{task_name}-{preset_name}")
+    with ckpt_io.run_lock(out):  # a second `trm train` into the same folder stops here
+        prepare_run_folder(out, args.overwrite)
+        trainer, task = build_run(settings, device, out)  # validates everything before run.json is written
         (out / "run.json").write_text(json.dumps(settings, indent=2))
-        trainer, task = build_run(settings, device, out)
         print(f"training {preset_name} ({trainer.model.num_parameters():,} parameters) on {task_name} "
               f"({task.train.num_examples} training puzzles) on {device}; run directory {out}")
+        return _train(trainer, out)
+
+
+def _fit(trainer, out: Path) -> dict:
+    """``trainer.fit()``; a stop by SIGINT or SIGTERM goes up to cli.main saying how to resume."""
     try:
-        metrics = trainer.fit()
-    except KeyboardInterrupt:
-        return 130
+        return trainer.fit()
+    except TrainingStopped as e:
+        raise TrainingStopped(e.signal_name, e.step, f"saved {out / 'checkpoint.pt'}; continue with: "
+                              f"trm train --resume {out}") from None
+
+
+def _train(trainer, out: Path) -> int:
+    metrics = _fit(trainer, out)
     _print_eval(metrics)
     print(f"saved {out / 'checkpoint.pt'}")
     return 0
@@ -205,25 +251,36 @@ def cmd_bench(args) -> int:
 # trm demo
 # ---------------------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    out = Path(args.out)
+    out = Path(args.out) if args.out else _fresh_folder(Path("runs/demo"))
     device = pick_device(args.device)
     settings = json.loads(json.dumps(DEMO))
     if args.minutes is not None:
         settings["train"]["max_minutes"] = args.minutes
     t0 = time.perf_counter()
-    print(f"TRM demo: generating {settings['n_train']} + {settings['n_test']} minimal 6x6 Sudoku puzzles "
-          "(one solution each)...", flush=True)
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "checkpoint.pt").exists():
-        (out / "checkpoint.pt").unlink()  # the demo always trains afresh
-    (out / "metrics.jsonl").unlink(missing_ok=True)
-    (out / "run.json").write_text(json.dumps(settings, indent=2))
+    with ckpt_io.run_lock(out):
+        prepare_run_folder(out, args.overwrite)
+        print(f"TRM demo, in {out}: generating {settings['n_train']} + {settings['n_test']} minimal 6x6 Sudoku "
+              "puzzles (one solution each)...", flush=True)
+        (out / "run.json").write_text(json.dumps(settings, indent=2))
+        return _demo(settings, device, out, t0)
+
+
+def _fresh_folder(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, ... : the first that holds no run."""
+    candidate, k = base, 1
+    while holds_run(candidate):
+        k += 1
+        candidate = base.with_name(f"{base.name}-{k}")
+    return candidate
+
+
+def _demo(settings: dict, device, out: Path, t0: float) -> int:
     trainer, task = build_run(settings, device, out)
     cfg = trainer.model.config
     print(f"  done in {time.perf_counter() - t0:.0f} s. Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "
           f"n={cfg.n}, T={cfg.T}, {cfg.N_sup} supervision steps) on {device} for "
           f"{settings['train']['max_minutes']:g} minutes:", flush=True)
-    metrics = trainer.fit()
+    metrics = _fit(trainer, out)
     print()
     _print_eval(metrics)
     test = task.test
@@ -244,50 +301,52 @@ def cmd_demo(args) -> int:
 # ---------------------------------------------------------------------------------------------
 def register(sub) -> None:
     p = sub.add_parser("demo", help="train a small TRM on 6x6 Sudoku in minutes and watch it reason")
-    p.add_argument("--out", default="runs/demo")
-    p.add_argument("--minutes", type=float, help="training time (default 4.2)")
+    p.add_argument("--out", help="run directory (default runs/demo, or runs/demo-2, ... when that holds a run)")
+    p.add_argument("--minutes", type=positive_float("--minutes"), help="training time (default 4.2)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--device")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train a TRM or HRM on a task (or resume a run)")
     p.add_argument("--task", default="sudoku", help="sudoku, sudoku-extreme, maze, maze-hard, arc-agi-1, arc-agi-2, addition")
-    p.add_argument("--size", type=int, help="Sudoku side (4, 6, 9), maze side, or addition digits")
+    p.add_argument("--size", type=positive_int("--size"), help="Sudoku side (4, 6, 9), maze side, or addition digits")
     p.add_argument("--model", choices=["trm", "hrm"])
     p.add_argument("--preset", help=f"one of: {', '.join(PRESETS)}")
-    p.add_argument("--steps", type=int, help="optimizer steps (supervision segments)")
-    p.add_argument("--minutes", type=float, help="stop after this much training time")
-    p.add_argument("--n-train", type=int)
-    p.add_argument("--n-test", type=int)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=positive_int("--steps"), help="optimizer steps (supervision segments)")
+    p.add_argument("--minutes", type=positive_float("--minutes"), help="stop after this much training time")
+    p.add_argument("--n-train", type=positive_int("--n-train"))
+    p.add_argument("--n-test", type=positive_int("--n-test"))
+    p.add_argument("--seed", type=bounded(int, 0, "--seed"), default=0)
     p.add_argument("--device")
     p.add_argument("--out", help="run directory (default runs/TASK-PRESET)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("overrides", nargs="*", help="key=value settings of ModelConfig or TrainConfig")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on a CSV file")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--steps", type=positive_int("--steps"))
+    p.add_argument("--batch-size", type=positive_int("--batch-size"), default=256)
     p.add_argument("--device")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("solve", help="show a checkpoint solving a puzzle step by step")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--steps", type=int)
+    p.add_argument("--steps", type=positive_int("--steps"))
     p.add_argument("--device")
     p.add_argument("puzzle", help="the puzzle as a string, '.' or '0' for blanks")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("bench", help="training throughput of a preset on a device")
     p.add_argument("--preset", default="trm-mlp-sudoku")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--segments", type=int, default=3)
-    p.add_argument("--vocab-size", type=int)
-    p.add_argument("--seq-len", type=int)
-    p.add_argument("--threads", type=int)
+    p.add_argument("--batch-size", type=positive_int("--batch-size"), default=16)
+    p.add_argument("--segments", type=positive_int("--segments"), default=3)
+    p.add_argument("--vocab-size", type=positive_int("--vocab-size"))
+    p.add_argument("--seq-len", type=positive_int("--seq-len"))
+    p.add_argument("--threads", type=positive_int("--threads"))
     p.add_argument("--device")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--json", action="store_true")

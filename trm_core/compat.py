@@ -14,6 +14,7 @@ import re
 import torch
 
 from .config import ModelConfig
+from .errors import UserError
 from .models import build_model
 from .recursive import RecursiveReasoner
 
@@ -45,7 +46,7 @@ _REQUIRED = ("seq_len", "vocab_size", "num_puzzle_identifiers", "hidden_size", "
              "pos_encodings", "H_cycles", "L_cycles", "L_layers", "halt_max_steps")
 
 
-class ReferenceCheckpointError(ValueError):
+class ReferenceCheckpointError(UserError):
     """The state dict or config does not describe a reference TRM/HRM we can load."""
 
 
@@ -140,6 +141,13 @@ def from_reference(state_dict: dict, arch_config: dict, device: str | torch.devi
     """Build the trm_core model matching a reference checkpoint and load its weights (float32)."""
     if not isinstance(state_dict, dict) or not state_dict:
         raise ReferenceCheckpointError("state_dict must be a non-empty dict of tensors")
+    not_tensors = sorted(str(k) for k, v in state_dict.items() if not isinstance(v, torch.Tensor))
+    if not_tensors:
+        raise ReferenceCheckpointError(f"state_dict values must be tensors; these are not: {', '.join(not_tensors[:5])}")
+    if not isinstance(arch_config, dict):
+        raise ReferenceCheckpointError(
+            f"arch_config must be the dict the reference model class received (hidden_size, H_cycles, ...), "
+            f"got {type(arch_config).__name__}")
     arch = detect_arch(state_dict, arch_config)
     model = build_model(config_from_reference(dict(arch_config), arch))
     ours = model.state_dict()

@@ -16,7 +16,54 @@ here           reference code       meaning
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass
+
+from .errors import UserError
+
+
+def checked_fields(cls, values: dict, what: str | None = None) -> dict:
+    """``values`` for the dataclass ``cls``, each checked against its field's type (names too).
+
+    An int is accepted for a float field; a whole float (2.0) for an int field; "true"/"false" for a
+    bool. Anything else raises a UserError naming the setting, its value and the type it needs.
+    """
+    what = what or cls.__name__
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"unknown {what} field(s): {', '.join(unknown)}")
+    out = {}
+    for key, value in values.items():
+        kind = hints[key]
+        kind = typing.get_origin(kind) or kind
+        bad = UserError(f"{what} setting {key}={value!r} must be {getattr(kind, '__name__', kind)}")
+        if kind is bool:
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                value = value.lower() in ("true", "1")
+            elif not isinstance(value, bool):
+                raise bad
+        elif kind is int:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise bad
+            value = float(value)
+        elif kind is str:
+            if not isinstance(value, str):
+                raise bad
+        elif kind is tuple:
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                raise bad
+            value = tuple(float(v) for v in value)
+        out[key] = value
+    return out
 
 
 @dataclass
@@ -51,6 +98,8 @@ class ModelConfig:
     act_continue: bool = False  # HRM's Q-learning continue target (TRM drops it: no_ACT_continue)
 
     def __post_init__(self):
+        for key, value in checked_fields(type(self), dataclasses.asdict(self)).items():
+            setattr(self, key, value)  # types first: "hidden_size=1.5" is named, not a crash later
         problems = []
         if self.arch not in ("trm", "hrm"):
             problems.append(f"arch must be 'trm' or 'hrm', got {self.arch!r}")
@@ -58,15 +107,22 @@ class ModelConfig:
             problems.append(f"mixer must be 'attention' or 'mlp', got {self.mixer!r}")
         if self.pos_encodings not in ("rope", "learned", "none"):
             problems.append(f"pos_encodings must be 'rope', 'learned' or 'none', got {self.pos_encodings!r}")
-        if self.mixer == "attention" and self.hidden_size % self.num_heads:
-            problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
-        for name in ("vocab_size", "seq_len", "hidden_size", "layers", "T", "n", "N_sup", "num_puzzle_identifiers", "mlp_multiple"):
+        for name in ("vocab_size", "seq_len", "hidden_size", "num_heads", "layers", "T", "n", "N_sup",
+                     "num_puzzle_identifiers", "mlp_multiple"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.h_layers < 0:
+            problems.append(f"h_layers must be >= 0 (0: as many as layers), got {self.h_layers}")
+        if self.mixer == "attention" and self.num_heads >= 1 and self.hidden_size % self.num_heads:
+            problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if not (self.expansion > 0 and self.rms_norm_eps > 0 and self.rope_theta > 0):
+            problems.append("expansion, rms_norm_eps and rope_theta must be > 0")
+        if not 0 <= self.halt_exploration_prob <= 1:
+            problems.append(f"halt_exploration_prob must be in [0, 1], got {self.halt_exploration_prob}")
         if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:
             problems.append("puzzle_emb_ndim and puzzle_emb_len must be >= 0")
         if problems:
-            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+            raise UserError("invalid ModelConfig: " + "; ".join(problems))
         if self.h_layers == 0:
             self.h_layers = self.layers
 
@@ -93,20 +149,16 @@ class ModelConfig:
         return self.T * (self.n * self.layers + self.h_layers)
 
     def replace(self, **changes) -> "ModelConfig":
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ValueError(f"unknown ModelConfig field(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **checked_fields(type(self), changes))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown ModelConfig field(s): {', '.join(sorted(unknown))}")
-        return cls(**d)
+        if not isinstance(d, dict):
+            raise UserError(f"a model config must be a dict of ModelConfig fields, got {type(d).__name__}")
+        return cls(**checked_fields(cls, d))  # unknown names are named here
 
 
 _SUDOKU = dict(vocab_size=11, seq_len=81)  # PAD, blank, digits 1-9
@@ -158,6 +210,6 @@ def preset(name: str, **overrides) -> ModelConfig:
     64
     """
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        raise UserError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
     fields = {**PRESETS[name], **overrides}
     return ModelConfig.from_dict(fields)

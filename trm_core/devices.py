@@ -8,6 +8,8 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
+from .errors import UserError
+
 _VALID = ("cpu", "cuda", "mps")
 
 
@@ -30,9 +32,9 @@ def pick_device(preferred: str | None = None) -> torch.device:
     if choice and choice != "auto":
         kind = choice.split(":")[0]
         if kind not in _VALID:
-            raise ValueError(f"unknown device {choice!r}: use one of cpu, cuda, cuda:N, mps, auto")
+            raise UserError(f"unknown device {choice!r}: use one of cpu, cuda, cuda:N, mps, auto")
         if not _available(kind):
-            raise RuntimeError(f"device {choice!r} was requested but is not available on this machine")
+            raise UserError(f"device {choice!r} was requested but is not available on this machine")
         return torch.device(choice)
     for kind in ("cuda", "mps"):
         if _available(kind):

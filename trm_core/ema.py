@@ -6,13 +6,15 @@ import copy
 import torch
 from torch import nn
 
+from .errors import UserError
+
 
 class EMA:
     """``shadow <- decay * shadow + (1 - decay) * weights`` after every optimizer step."""
 
     def __init__(self, model: nn.Module, decay: float = 0.999):
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
+            raise UserError(f"EMA decay must be in [0, 1), got {decay}")
         self.decay = decay
         self.shadow = {k: p.detach().clone() for k, p in model.named_parameters() if p.requires_grad}
 
@@ -40,7 +42,7 @@ class EMA:
 
     def load_state_dict(self, state: dict) -> None:
         if set(state["shadow"]) != set(self.shadow):
-            raise ValueError("EMA state does not match this model's parameters")
+            raise UserError("EMA state does not match this model's parameters")
         self.decay = state["decay"]
         for k, v in state["shadow"].items():
             self.shadow[k].copy_(v)

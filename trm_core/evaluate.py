@@ -24,6 +24,7 @@ import torch
 
 from .act import halts
 from .data.dataset import EvalLoader, Split, as_numpy, score
+from .errors import UserError
 from .recursive import RecursiveReasoner
 
 
@@ -116,7 +117,7 @@ def evaluate(model: RecursiveReasoner, data, labels=None, puzzle_ids=None, steps
     task = data if hasattr(data, "task_metrics") else None
     s = task.split(split) if task is not None else as_split(data, labels, puzzle_ids)
     if task is None and labels is None and not isinstance(data, Split):
-        raise ValueError("evaluate needs labels: give a Task, a Split, or inputs and labels")
+        raise UserError("evaluate needs labels: give a Task, a Split, or inputs and labels")
     out = predict(model, s, steps=steps, batch_size=batch_size)
     metrics = metrics_from_predictions(out["predictions"], out["q_halt"], s.labels, out["q_continue"],
                                        model.config.act_continue)

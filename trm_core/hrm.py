@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
+from .errors import UserError
 from .layers import seq_first
 from .recursive import RecursiveReasoner, State
 
@@ -21,7 +22,7 @@ from .recursive import RecursiveReasoner, State
 class HRM(RecursiveReasoner):
     def __init__(self, config: ModelConfig):
         if config.arch != "hrm":
-            raise ValueError(f"HRM needs a config with arch='hrm', got {config.arch!r}")
+            raise UserError(f"HRM needs a config with arch='hrm', got {config.arch!r}")
         super().__init__(config)
         self.H_net = self.make_net(config.h_layers)
         self.L_net = self.make_net(config.layers)

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import UserError
+
 
 # ----------------------------------------------------------------------------------------------
 # Initialisation
@@ -144,7 +146,7 @@ class Attention(nn.Module):
     def __init__(self, hidden_size: int, num_heads: int):
         super().__init__()
         if hidden_size % num_heads:
-            raise ValueError(f"hidden_size {hidden_size} is not divisible by num_heads {num_heads}")
+            raise UserError(f"hidden_size {hidden_size} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
         self.head_dim = hidden_size // num_heads
         self.qkv = lecun_linear(hidden_size, 3 * hidden_size)
@@ -176,7 +178,7 @@ class Block(nn.Module):
         elif mixer == "mlp":
             self.token_mlp = TokenMixerMLP(seq_len, expansion, eps, multiple)
         else:
-            raise ValueError(f"unknown mixer {mixer!r}: expected 'attention' or 'mlp'")
+            raise UserError(f"unknown mixer {mixer!r}: expected 'attention' or 'mlp'")
         self.mlp = SwiGLU(hidden_size, expansion, multiple)
 
     def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None = None) -> torch.Tensor:  # (L, B, D)

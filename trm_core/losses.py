@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from .data.dataset import IGNORE_LABEL
 from .devices import high_precision_dtype
+from .errors import UserError
 
 
 def stablemax_s(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
@@ -50,7 +51,7 @@ def act_loss(outputs: dict, labels: torch.Tensor, halted: torch.Tensor, steps: t
     Metrics are sums over the rows that halted this step (``count`` of them).
     """
     if loss_type not in LOSSES:
-        raise ValueError(f"unknown loss {loss_type!r}; choose one of {', '.join(LOSSES)}")
+        raise UserError(f"unknown loss {loss_type!r}; choose one of {', '.join(LOSSES)}")
     logits, q_halt = outputs["logits"], outputs["q_halt_logits"]
     with torch.no_grad():
         mask = labels != IGNORE_LABEL  # (B, L)

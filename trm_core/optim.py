@@ -14,6 +14,7 @@ import math
 
 import torch
 
+from .errors import UserError
 from .recursive import PuzzleEmbedding
 
 
@@ -22,7 +23,7 @@ class AdamAtan2(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float = 1e-4, betas=(0.9, 0.95), weight_decay: float = 0.0):
         if lr < 0 or weight_decay < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"invalid AdamAtan2 settings lr={lr}, betas={betas}, weight_decay={weight_decay}")
+            raise UserError(f"invalid AdamAtan2 settings lr={lr}, betas={betas}, weight_decay={weight_decay}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay))
 
     @torch.no_grad()

@@ -1,63 +1,107 @@
 """The small pretrained checkpoints the workbook ships in ``data/``, so notebooks run instantly.
 
->>> model = trm_core.pretrained.load("trm-sudoku6")      # doctest: +SKIP
+>>> model, ckpt = trm_core.pretrained.load("trm-sudoku6")      # doctest: +SKIP
 
-Looked for in the repository's ``data/`` folder (a clone, or an editable install), then in
-``$TRM_DATA_DIR``; when the package was installed without the repository (``pip install git+...``
-on Colab) the file is downloaded once from the repository into ``~/.cache/trm_workbook``.
+Where a checkpoint is looked for, in order: ``$TRM_DATA_DIR``, the repository's ``data/`` folder (a
+clone, or an editable install), then the download cache ``~/.cache/trm_workbook``. Never the current
+directory. When the package was installed without the repository (``pip install git+...`` on Colab)
+the file is downloaded once into the cache: to a temporary name first, then checked against the
+SHA-256 recorded here, then renamed, so an interrupted or altered download never lands in the cache.
+Every file is checked against its SHA-256 before it is loaded, wherever it was found.
 ``data/README.md`` lists each checkpoint with the command that reproduces it and its accuracy.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 import urllib.request
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
+from .errors import UserError
 
 REPO_RAW = "https://raw.githubusercontent.com/trm-workbook/trm-workbook/main/data"
+# name: (file, SHA-256 of its bytes). Re-exporting a checkpoint means updating its hash here
+# (tests/test_pretrained.py checks that the files in data/ match).
 CHECKPOINTS = {
-    "trm-sudoku6": "trm-sudoku6.pt",  # TRM-MLP (trm-mlp-tiny) on minimal 6x6 Sudoku
-    "hrm-sudoku6": "hrm-sudoku6.pt",  # HRM (hrm-tiny) on the same task
+    "trm-sudoku6": ("trm-sudoku6.pt", "772cee74043cb8291504ae3523e81e419e7beeb259d1b48b2e4f7c614bdf004d"),  # trm-mlp-tiny
+    "hrm-sudoku6": ("hrm-sudoku6.pt", "a4d5c91c502dfeb3cc0e6dbcd82710f12a6d9720179c1ca7d43e05a508fcc5d8"),  # hrm-tiny
 }
+CACHE = Path.home() / ".cache" / "trm_workbook"
 
 
-def _candidates(filename: str) -> list[Path]:
-    dirs = [Path(__file__).resolve().parents[1] / "data", Path.cwd() / "data", Path.cwd().parent / "data"]
+class PretrainedError(UserError, FileNotFoundError):
+    """A shipped checkpoint that is unknown, not on disk and not downloadable, or not the file we shipped."""
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _folders() -> list[Path]:
+    dirs = [Path(__file__).resolve().parents[1] / "data", CACHE]
     if os.environ.get("TRM_DATA_DIR"):
         dirs.insert(0, Path(os.environ["TRM_DATA_DIR"]))
-    dirs.append(Path.home() / ".cache" / "trm_workbook")
-    return [d / filename for d in dirs]
+    return dirs
 
 
-def path(name: str, download: bool = True) -> Path:
-    """Where the checkpoint ``name`` lies (downloading it if allowed and nowhere on disk)."""
-    if name not in CHECKPOINTS:
-        raise ValueError(f"unknown pretrained checkpoint {name!r}; choose one of {', '.join(CHECKPOINTS)}")
-    candidates = _candidates(CHECKPOINTS[name])
-    for p in candidates:
-        if p.exists():
-            return p
-    if not download:
-        raise FileNotFoundError(f"pretrained checkpoint {CHECKPOINTS[name]} not found (looked in "
-                                f"{', '.join(str(p.parent) for p in candidates)})")
-    target = candidates[-1]
+def _checked(path: Path, expected: str) -> Path:
+    got = sha256(path)
+    if got != expected:
+        raise PretrainedError(f"{path} is not the shipped file (SHA-256 {got[:12]}..., expected {expected[:12]}...); "
+                              "delete it to download it again")
+    return path
+
+
+def fetch(url: str, target: Path, expected: str) -> Path:
+    """``url`` -> ``target`` via a temporary file in the same folder, renamed only once its SHA-256 matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    url = f"{REPO_RAW}/{CHECKPOINTS[name]}"
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
     try:
-        urllib.request.urlretrieve(url, target)
-    except OSError as e:
-        raise FileNotFoundError(f"pretrained checkpoint {CHECKPOINTS[name]} is not on disk and could not be "
-                                f"downloaded from {url} ({e}); put the file in data/ or $TRM_DATA_DIR") from None
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as response:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                f.write(chunk)
+        _checked(Path(tmp), expected)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return target
 
 
+def path(name: str, download: bool = True) -> Path:
+    """Where the checkpoint ``name`` lies, checked against its SHA-256 (downloaded if allowed and missing)."""
+    if name not in CHECKPOINTS:
+        raise PretrainedError(f"unknown pretrained checkpoint {name!r}; choose one of {', '.join(CHECKPOINTS)}")
+    filename, expected = CHECKPOINTS[name]
+    folders = _folders()
+    for folder in folders:
+        if (folder / filename).is_file():
+            return _checked(folder / filename, expected)
+    if not download:
+        raise PretrainedError(f"pretrained checkpoint {filename} not found (looked in "
+                              f"{', '.join(str(d) for d in folders)})")
+    url = f"{REPO_RAW}/{filename}"
+    try:
+        return fetch(url, CACHE / filename, expected)
+    except PretrainedError:
+        raise
+    except OSError as e:
+        raise PretrainedError(f"pretrained checkpoint {filename} is not on disk and could not be downloaded from "
+                              f"{url} ({e}); put the file in $TRM_DATA_DIR or {CACHE}") from None
+
+
 def available(name: str) -> bool:
-    """True when the checkpoint is on disk (no download attempted)."""
+    """True when the checkpoint is on disk and intact (no download attempted)."""
     try:
         path(name, download=False)
         return True
-    except FileNotFoundError:
+    except PretrainedError:
         return False
 
 

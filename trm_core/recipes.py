@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .config import PRESETS, preset
 from .devices import seed_everything
+from .errors import UserError
 from .models import build_model
 from .trainer import TrainConfig, Trainer
 
@@ -66,7 +67,7 @@ class LoaderSource:
 def model_config_for(task, preset_name: str, **overrides):
     """The preset's ModelConfig with the task's sizes; a task with many puzzles (ARC) gets puzzle embeddings."""
     if preset_name not in PRESETS:
-        raise ValueError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
+        raise UserError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
     if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
         overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # one vector per puzzle
     return preset(preset_name, **task.model_dims(), **overrides)
@@ -85,12 +86,14 @@ def trainer_for(task, preset_name: str, device="cpu", out_dir=None, model: dict 
     return Trainer(net, source, config, task, out_dir=out_dir, data_description=task.describe(), device=device)
 
 
-def build_run(settings: dict, device="cpu", out_dir=None, progress=True):
-    """(trainer, task) from a run's settings dict (what ``run.json`` stores; also used to resume)."""
+def build_run(settings: dict, device="cpu", out_dir=None, progress: bool | None = None):
+    """(trainer, task) from a run's settings dict (what ``run.json`` stores; also used to resume).
+
+    ``progress`` overrides the settings' own (a progress bar unless they say ``progress: false``)."""
     from .data import make_task
 
     task = make_task(settings["task"], size=settings.get("size"), n_train=settings.get("n_train"),
                      n_test=settings.get("n_test"), seed=settings.get("seed", 0), **settings.get("task_options", {}))
     trainer = trainer_for(task, settings["preset"], device=device, out_dir=out_dir, model=settings.get("model"),
-                          **{**settings.get("train", {}), "progress": progress})
+                          **{**settings.get("train", {}), **({} if progress is None else {"progress": progress})})
     return trainer, task

@@ -9,18 +9,31 @@ import math
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
 from .devices import autocast_context
+from .errors import UserError
 from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
 
 def at_least_float32(t: torch.Tensor) -> torch.Tensor:
     """``t`` in float32 when it is narrower (bf16 under autocast); float64 stays float64."""
     return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
+def as_index_tensor(x, name: str) -> torch.Tensor | None:
+    """``x`` (a tensor, an array, nested lists of ints) as a tensor; a clear error for anything else."""
+    if x is None or isinstance(x, torch.Tensor):
+        return x
+    try:
+        return torch.as_tensor(np.asarray(x))
+    except (TypeError, ValueError, RuntimeError):
+        raise UserError(f"{name} must be integer token ids (a tensor, an array or lists of ints), "
+                        f"got {type(x).__name__}") from None
 
 
 @dataclass
@@ -122,18 +135,22 @@ class RecursiveReasoner(nn.Module):
         """Raise a clear error for a batch this model cannot read."""
         cfg = self.config
         if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"inputs must be a torch.Tensor of token ids, got {type(inputs).__name__}")
+            raise UserError(f"inputs must be a torch.Tensor of token ids, got {type(inputs).__name__}")
+        if puzzle_ids is not None and not isinstance(puzzle_ids, torch.Tensor):
+            raise UserError(f"puzzle_ids must be a torch.Tensor of integers, got {type(puzzle_ids).__name__}")
         if inputs.ndim != 2 or inputs.shape[1] != cfg.seq_len:
-            raise ValueError(f"inputs must have shape (batch, {cfg.seq_len}), got {tuple(inputs.shape)}")
+            raise UserError(f"inputs must have shape (batch, {cfg.seq_len}), got {tuple(inputs.shape)}")
         if inputs.dtype.is_floating_point or inputs.dtype == torch.bool:
-            raise ValueError(f"inputs must hold integer token ids, got dtype {inputs.dtype}")
+            raise UserError(f"inputs must hold integer token ids, got dtype {inputs.dtype}")
         if inputs.numel() and (int(inputs.min()) < 0 or int(inputs.max()) >= cfg.vocab_size):
-            raise ValueError(f"token ids must lie in [0, {cfg.vocab_size}), got [{int(inputs.min())}, {int(inputs.max())}]")
+            raise UserError(f"token ids must lie in [0, {cfg.vocab_size}), got [{int(inputs.min())}, {int(inputs.max())}]")
         if puzzle_ids is not None:
+            if puzzle_ids.dtype.is_floating_point or puzzle_ids.dtype == torch.bool:
+                raise UserError(f"puzzle_ids must hold integers, got dtype {puzzle_ids.dtype}")
             if puzzle_ids.shape != (inputs.shape[0],):
-                raise ValueError(f"puzzle_ids must have shape ({inputs.shape[0]},), got {tuple(puzzle_ids.shape)}")
+                raise UserError(f"puzzle_ids must have shape ({inputs.shape[0]},), got {tuple(puzzle_ids.shape)}")
             if puzzle_ids.numel() and (int(puzzle_ids.min()) < 0 or int(puzzle_ids.max()) >= cfg.num_puzzle_identifiers):
-                raise ValueError(f"puzzle ids must lie in [0, {cfg.num_puzzle_identifiers})")
+                raise UserError(f"puzzle ids must lie in [0, {cfg.num_puzzle_identifiers})")
 
     def embed(self, inputs: torch.Tensor, puzzle_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Token ids (B, L) -> input embedding x (B, L_total, D), scaled by sqrt(D)."""
@@ -194,11 +211,11 @@ class RecursiveReasoner(nn.Module):
         """
         steps = self.config.N_sup if steps is None else int(steps)
         if steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
-        inputs = torch.as_tensor(inputs)
+            raise UserError(f"steps must be at least 1, got {steps}")
+        inputs, puzzle_ids = as_index_tensor(inputs, "inputs"), as_index_tensor(puzzle_ids, "puzzle_ids")
         self.check_inputs(inputs, puzzle_ids)
         inputs = inputs.to(self.device)
-        puzzle_ids = None if puzzle_ids is None else torch.as_tensor(puzzle_ids).to(self.device)
+        puzzle_ids = None if puzzle_ids is None else puzzle_ids.to(self.device)
         was_training = self.training
         self.eval()
         try:

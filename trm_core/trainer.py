@@ -22,7 +22,10 @@ import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
@@ -31,12 +34,48 @@ import torch
 
 from . import checkpoint as ckpt_io
 from .act import Carry, act_step, initial_carry
+from .config import checked_fields
 from .devices import autocast_context
 from .ema import EMA
+from .errors import UserError
 from .evaluate import evaluate
-from .losses import act_loss
+from .losses import LOSSES, act_loss
 from .optim import AdamAtan2, SignSGD, lr_at
 from .recursive import RecursiveReasoner, State
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """Training stopped by SIGINT or SIGTERM after a whole step (and saved, when there is an out_dir)."""
+
+    def __init__(self, signal_name: str, step: int, where: str):
+        super().__init__(f"stopped by {signal_name} at step {step}: {where}")
+        self.signal_name, self.step = signal_name, step
+        self.exit_code = 128 + int(getattr(signal, signal_name))
+
+
+class _StopOnSignals:
+    """While active, the first SIGINT or SIGTERM only sets ``signal`` (the loop stops after the step in
+    progress); a second one raises KeyboardInterrupt at once. Outside the main thread (where Python
+    cannot install handlers) it does nothing."""
+
+    def __init__(self):
+        self.signal, self._previous = None, {}
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
 
 
 class BatchSource(Protocol):
@@ -73,28 +112,45 @@ class TrainConfig:
     max_minutes: float = 0.0  # training minutes over all sessions; 0: no time limit
     eval_every: int = 0  # steps; 0: only at the end
     eval_batch_size: int = 256
-    checkpoint_every: int = 0  # steps; 0: only at the end
+    checkpoint_every: int = 0  # steps; 0: by time only
+    checkpoint_minutes: float = 5.0  # save at least this often (training time); 0: only at the end
     seed: int = 0
     compile: bool = False  # torch.compile the model (CUDA)
     progress: bool = True  # tqdm bar
 
     def __post_init__(self):
+        for key, value in checked_fields(type(self), dataclasses.asdict(self)).items():
+            setattr(self, key, value)
+        problems = []
         if self.optimizer not in ("adam_atan2", "adamw"):
-            raise ValueError(f"optimizer must be 'adam_atan2' or 'adamw', got {self.optimizer!r}")
-        if self.batch_size < 1 or self.max_steps < 0 or self.lr <= 0 or self.max_minutes < 0:
-            raise ValueError("batch_size must be >= 1, max_steps and max_minutes >= 0, and lr > 0")
+            problems.append(f"optimizer must be 'adam_atan2' or 'adamw', got {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        for name in ("batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("max_steps", "max_minutes", "lr_warmup_steps", "weight_decay", "puzzle_emb_lr",
+                     "puzzle_emb_weight_decay", "grad_clip", "eval_every", "checkpoint_every", "checkpoint_minutes"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.lr_min_ratio <= 1:
+            problems.append(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}")
+        if not 0 <= self.ema_decay < 1:
+            problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            problems.append(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.max_steps == 0 and self.max_minutes == 0:
-            raise ValueError("a run needs a limit: max_steps > 0 or max_minutes > 0")
-        self.betas = tuple(self.betas)
+            problems.append("a run needs a limit: max_steps > 0 or max_minutes > 0")
+        if problems:
+            raise UserError("invalid TrainConfig: " + "; ".join(problems))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def replace(self, **changes) -> "TrainConfig":
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ValueError(f"unknown TrainConfig field(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **checked_fields(type(self), changes))
 
 
 def _carry_to_dict(carry: Carry | None) -> dict | None:
@@ -214,7 +270,7 @@ class Trainer:
 
     def evaluate(self, steps: int | None = None) -> dict:
         if self.eval_data is None:
-            raise ValueError("this trainer has no evaluation data")
+            raise UserError("this trainer has no evaluation data")
         return evaluate(self.eval_model(), self.eval_data, steps=steps, batch_size=self.config.eval_batch_size)
 
     def state_dict(self) -> dict:
@@ -237,12 +293,19 @@ class Trainer:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         if path is None:
             if self.out_dir is None:
-                raise ValueError("no path given and the trainer has no out_dir")
+                raise UserError("no path given and the trainer has no out_dir")
             path = self.out_dir / "checkpoint.pt"
         return ckpt_io.save_atomic(self.state_dict(), path)
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume from :meth:`state_dict`; refuses a checkpoint of another model or task."""
+        """Resume from :meth:`state_dict`; refuses a checkpoint of another model or task, or a slim one."""
+        missing = [k for k in ("model_config", "model", "optimizer", "step", "rng", "carry", "source") if k not in state]
+        if missing:
+            slim = "optimizer" in missing and "model" in state
+            raise ckpt_io.CheckpointError(
+                "this is a slim checkpoint (weights for evaluation, no optimizer or data position): it cannot be "
+                "resumed; evaluate it, or resume from the run folder's checkpoint.pt" if slim else
+                f"the checkpoint lacks {', '.join(missing)}: it was not written by trm_core's Trainer")
         ckpt_io.check_compatible(state["model_config"], self.model.config.to_dict(), "model config")
         if self.data_description:
             ckpt_io.check_compatible(state.get("data", {}), self.data_description, "task")
@@ -257,6 +320,18 @@ class Trainer:
         ckpt_io.set_rng_state(state["rng"])
         self.carry = _carry_from_dict(state["carry"], self.device)
         self.source.load_state_dict(state["source"])
+        self._trim_log()
+
+    def _trim_log(self) -> None:
+        """Drop the records after this step from ``metrics.jsonl`` (a run killed after its last checkpoint
+        logged steps that the resumed run will do again)."""
+        log = self.out_dir / "metrics.jsonl" if self.out_dir is not None else None
+        if log is None or not log.exists():
+            return
+        lines = log.read_text().splitlines()
+        kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        if len(kept) != len(lines):
+            ckpt_io.write_text_atomic(log, "".join(line + "\n" for line in kept))
 
     # ---------------------------------------------------------------------------------------
     # The loop
@@ -269,22 +344,32 @@ class Trainer:
                 f.write(json.dumps(record) + "\n")
 
     def fit(self, callback: Callable[[dict], None] | None = None) -> dict:
-        """Train until ``max_steps`` or ``max_minutes``; evaluate and save as configured.
+        """Train until the budget (``max_steps``, ``max_minutes``) is spent; evaluate and save as configured.
 
         ``callback(record)`` is called with every logged record (``kind`` = "train" or "eval"), e.g.
-        for live plots in a notebook. Ctrl-C saves a checkpoint (when there is an out_dir) and stops.
-        Returns the last evaluation (or the last training record when there is no eval set).
+        for live plots in a notebook. Returns the last evaluation (or the last training record when
+        there is no evaluation data).
+
+        Nothing is lost: with an ``out_dir``, the run folder is locked while training, a checkpoint is
+        written every ``checkpoint_minutes`` (and every ``checkpoint_every`` steps), and the final one
+        before the final evaluation. SIGINT (Ctrl-C) and SIGTERM finish the step in progress, save, and
+        raise :class:`TrainingStopped`; a second signal stops at once, saving nothing more. Resuming
+        from any of these checkpoints ends with exactly the weights of an uninterrupted run.
         """
+        with ckpt_io.run_lock(self.out_dir) if self.out_dir is not None else nullcontext(), _StopOnSignals() as stop:
+            return self._fit(callback, stop)
+
+    def _fit(self, callback, stop: "_StopOnSignals") -> dict:
         from tqdm.auto import tqdm
 
         cfg = self.config
         start_step, t0, t_prev = self.step, time.perf_counter(), self.elapsed
+        last_save = t0
         bar = tqdm(total=cfg.max_steps if cfg.max_steps and not cfg.max_minutes else None, initial=self.step,
                    disable=not cfg.progress, desc="train", unit="step", dynamic_ncols=True)
-        last = {}
-        smoothed = None
+        last, smoothed = {}, None
         try:
-            while not self.finished():
+            while not self.finished() and not stop.signal:
                 rec = self.train_step(self.source.next_batch())
                 self.elapsed = t_prev + time.perf_counter() - t0
                 rec.update(kind="train", step=self.step, time=self.elapsed)
@@ -298,21 +383,23 @@ class Trainer:
                 bar.set_postfix(loss=f"{smoothed['loss']:.3f}", exact=f"{smoothed['exact_accuracy']:.2f}",
                                 halt=f"{smoothed['steps']:.1f}")
                 last = rec
-                if self.eval_data is not None and cfg.eval_every and self.step % cfg.eval_every == 0 and not self.finished():
+                if (self.eval_data is not None and cfg.eval_every and self.step % cfg.eval_every == 0
+                        and not self.finished() and not stop.signal):
                     last = self._eval_and_log(callback)
-                if self.out_dir is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                due = (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or (
+                    cfg.checkpoint_minutes and time.perf_counter() - last_save >= 60 * cfg.checkpoint_minutes)
+                if self.out_dir is not None and due and not self.finished():
                     self.save()
-        except KeyboardInterrupt:
-            if self.out_dir is not None:
-                self.save()
-                bar.write(f"interrupted at step {self.step}: saved {self.out_dir / 'checkpoint.pt'}; resume with --resume")
-            raise
+                    last_save = time.perf_counter()
         finally:
             bar.close()
+        if self.out_dir is not None and self.step > start_step:
+            self.save()  # before the final evaluation: an interrupt or error there loses nothing
+        if stop.signal:
+            where = f"saved {self.out_dir / 'checkpoint.pt'}" if self.out_dir is not None else "nothing saved (no out_dir)"
+            raise TrainingStopped(stop.signal, self.step, where)
         if self.eval_data is not None and (not last or last.get("kind") != "eval"):
             last = self._eval_and_log(callback)
-        if self.out_dir is not None and self.step > start_step:
-            self.save()
         return last
 
     def _eval_and_log(self, callback) -> dict:

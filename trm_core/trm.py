@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from .config import ModelConfig
+from .errors import UserError
 from .layers import seq_first
 from .recursive import RecursiveReasoner, State
 
@@ -22,7 +23,7 @@ from .recursive import RecursiveReasoner, State
 class TRM(RecursiveReasoner):
     def __init__(self, config: ModelConfig):
         if config.arch != "trm":
-            raise ValueError(f"TRM needs a config with arch='trm', got {config.arch!r}")
+            raise UserError(f"TRM needs a config with arch='trm', got {config.arch!r}")
         super().__init__(config)
         self.net = self.make_net(config.layers)
 

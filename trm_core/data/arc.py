@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import UserError
 from .dataset import IGNORE_LABEL, Split
 from .grids import DIHEDRAL_INVERSE, dihedral, inverse_dihedral
 
@@ -26,7 +27,7 @@ VOCAB_SIZE = 12  # PAD, EOS, colours 0-9
 VERSIONS = {"arc-agi-1": "arcagi", "arc-agi-2": "arcagi2"}
 
 
-class ArcError(ValueError):
+class ArcError(UserError):
     pass
 
 

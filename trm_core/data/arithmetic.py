@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UserError
 from .dataset import IGNORE_LABEL
 
 PAD, BLANK, PLUS, EQUALS = 0, 1, 12, 13
@@ -36,7 +37,7 @@ def encode(a: np.ndarray, b: np.ndarray, digits: int) -> tuple[np.ndarray, np.nd
     """Inputs and labels (B, 3D + 3) for the sums a + b (each below 10**digits)."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     if (a < 0).any() or (b < 0).any() or (a >= 10 ** digits).any() or (b >= 10 ** digits).any():
-        raise ValueError(f"operands must be between 0 and {10 ** digits - 1} for digits={digits}")
+        raise UserError(f"operands must be between 0 and {10 ** digits - 1} for digits={digits}")
     B, D = len(a), digits
 
     def operand(x):
@@ -71,7 +72,7 @@ def sample_pairs(n: int, digits: int, rng: np.random.Generator, exclude: set | N
     exclude = set() if exclude is None else exclude
     total = 10 ** (2 * digits)
     if n + len(exclude) > total:
-        raise ValueError(f"only {total} distinct sums exist with digits={digits}; asked for {n + len(exclude)}")
+        raise UserError(f"only {total} distinct sums exist with digits={digits}; asked for {n + len(exclude)}")
     pairs: set = set()
     out = []
     while len(out) < n:

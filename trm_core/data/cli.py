@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from ..cli import UsageError, bounded, positive_int
 from . import csvio, maze, sudoku
 
 
@@ -23,13 +24,13 @@ def register(subparsers) -> None:
 
     g = sub.add_parser("generate", help="write generated puzzles in the hub CSV layout")
     g.add_argument("task", choices=["sudoku", "maze"])
-    g.add_argument("--size", type=int, default=None, help="Sudoku side 4, 6 or 9 (default 9); maze side (default 15)")
-    g.add_argument("--count", type=int, default=1000, help="number of puzzles (default 1000)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--size", type=positive_int("--size"), default=None, help="Sudoku side 4, 6 or 9 (default 9); maze side (default 15)")
+    g.add_argument("--count", type=positive_int("--count"), default=1000, help="number of puzzles (default 1000)")
+    g.add_argument("--seed", type=bounded(int, 0, "--seed"), default=0)
     g.add_argument("--out", required=True, help="CSV file to write")
-    g.add_argument("--min-guesses", type=int, default=None, help="sudoku: minimum difficulty (solver guesses)")
-    g.add_argument("--min-path", type=int, default=None, help="maze: minimum shortest-path length in moves")
-    g.add_argument("--loops", type=float, default=None, help="maze: fraction of inner walls opened (default 0.1)")
+    g.add_argument("--min-guesses", type=bounded(int, 0, "--min-guesses"), default=None, help="sudoku: minimum difficulty (solver guesses)")
+    g.add_argument("--min-path", type=bounded(int, 0, "--min-path"), default=None, help="maze: minimum shortest-path length in moves")
+    g.add_argument("--loops", type=bounded(float, 0.0, "--loops"), default=None, help="maze: fraction of inner walls opened (default 0.1)")
     g.set_defaults(func=_generate)
 
     c = sub.add_parser("check", help="check every row of a CSV: answers valid (and puzzles unique)")
@@ -46,9 +47,9 @@ def _usage(parser) -> int:
     return 2
 
 
-def _usage_error(message: str) -> ValueError:
-    """A one-line error with exit code 2 (the root ``main`` catches ValueError)."""
-    return ValueError(message)
+def _usage_error(message: str) -> UsageError:
+    """A one-line error with exit code 2 (the root ``main`` catches it)."""
+    return UsageError(message)
 
 
 def _generate(args) -> int:

@@ -16,10 +16,12 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import UserError
+
 HEADER = ("source", "question", "answer", "rating")
 
 
-class DataFileError(ValueError):
+class DataFileError(UserError):
     """A data file that cannot be used as a whole (missing header, wrong columns, not on disk)."""
 
 
@@ -35,27 +37,42 @@ class Row:
     problem: str | None = None
 
 
+FIELD_LIMIT = 1 << 16  # characters in one field: 64 KiB, far above a 30x30 grid (900)
+
+
 def iter_rows(path: str | os.PathLike) -> Iterator[Row]:
     """Yield every data row of a hub-layout CSV, malformed ones with ``problem`` set.
 
-    Raises FileNotFoundError for a missing file and DataFileError when the header is not
-    ``source,question,answer,rating``.
+    Raises DataFileError for a missing, unreadable or binary file and when the header is not
+    ``source,question,answer,rating`` (a UTF-8 byte-order mark before it is fine).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(2, "No such file", str(path))
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataFileError(f"{path} is empty; expected a header line {','.join(HEADER)}")
-        if tuple(h.strip() for h in header) != HEADER:
-            raise DataFileError(f"{path} has columns {','.join(header)}; expected {','.join(HEADER)}")
-        for i, fields in enumerate(reader, start=1):
-            if len(fields) != len(HEADER):
-                yield Row(i, problem=f"expected 4 fields ({','.join(HEADER)}), got {len(fields)}")
-            else:
-                yield Row(i, *fields)
+        raise DataFileError(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+    saved_limit = csv.field_size_limit(FIELD_LIMIT)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            try:
+                header = next(reader, None)
+                if header is None:
+                    raise DataFileError(f"{path} is empty; expected a header line {','.join(HEADER)}")
+                if tuple(h.strip() for h in header) != HEADER:
+                    shown = ",".join(header)[:80]
+                    raise DataFileError(f"{path} has columns {shown!r}; expected {','.join(HEADER)}")
+                for i, fields in enumerate(reader, start=1):
+                    if len(fields) != len(HEADER):
+                        yield Row(i, problem=f"expected 4 fields ({','.join(HEADER)}), got {len(fields)}")
+                    else:
+                        yield Row(i, *fields)
+            except csv.Error as e:
+                raise DataFileError(f"{path}: line {reader.line_num}: not a CSV row the workbook can read ({e})") from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(f"{path} is not a UTF-8 text file (byte {e.start}): is it a CSV?") from None
+    except PermissionError:
+        raise DataFileError(f"{path} cannot be read (permission denied)") from None
+    finally:
+        csv.field_size_limit(saved_limit)
 
 
 def count_rows(path: str | os.PathLike) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import UserError
 from . import sudoku
 from .grids import dihedral_perms
 from .rand import hash_uniform
@@ -50,7 +51,7 @@ class Split:
         if self.group_indices[0] != 0 or self.group_indices[-1] != len(self.puzzle_indices) - 1:
             problems.append("group_indices must rise from 0 to the number of puzzles")
         if problems:
-            raise ValueError("inconsistent split: " + "; ".join(problems))
+            raise UserError("inconsistent split: " + "; ".join(problems))
 
     @classmethod
     def one_per_group(cls, inputs, labels, puzzle_identifiers=None) -> "Split":
@@ -171,7 +172,7 @@ class DihedralAugmenter(Augmenter):
 
     def __init__(self, size: int, num_aug: int = 7):
         if not 0 <= num_aug <= 7:
-            raise ValueError(f"a square grid has 8 symmetries, so num_aug must be 0-7, got {num_aug}")
+            raise UserError(f"a square grid has 8 symmetries, so num_aug must be 0-7, got {num_aug}")
         self.size = size
         self.num_versions = num_aug + 1
 
@@ -199,9 +200,9 @@ class TrainLoader(torch.utils.data.IterableDataset):
 
     def __init__(self, split: Split, batch_size: int, seed: int = 0, augmenter: Augmenter | None = None):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise UserError(f"batch_size must be at least 1, got {batch_size}")
         if split.num_examples == 0:
-            raise ValueError("the training split has no examples")
+            raise UserError("the training split has no examples")
         self.split, self.batch_size, self.seed, self.augmenter = split, batch_size, seed, augmenter
         self.epoch, self.batch = 0, 0
         self._plan_epoch = None
@@ -253,7 +254,7 @@ class TrainLoader(torch.utils.data.IterableDataset):
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("seed", self.seed) != self.seed:
-            raise ValueError(f"loader state is for seed {state['seed']}, this loader uses seed {self.seed}")
+            raise UserError(f"loader state is for seed {state['seed']}, this loader uses seed {self.seed}")
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
 
 

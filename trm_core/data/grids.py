@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import UserError
+
 DIHEDRAL = ("identity", "rot90", "rot180", "rot270", "flip_lr", "flip_ud", "transpose", "anti_transpose")
 #: DIHEDRAL_INVERSE[k] undoes transform k.
 DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
@@ -28,7 +30,7 @@ def dihedral(grid: np.ndarray, k: int) -> np.ndarray:
         return np.swapaxes(g, -1, -2)
     if k == 7:
         return np.swapaxes(g[..., ::-1, ::-1], -1, -2)
-    raise ValueError(f"dihedral transform must be 0-7, got {k}")
+    raise UserError(f"dihedral transform must be 0-7, got {k}")
 
 
 def inverse_dihedral(grid: np.ndarray, k: int) -> np.ndarray:

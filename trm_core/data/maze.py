@@ -16,6 +16,7 @@ import random
 
 import numpy as np
 
+from ..errors import UserError
 from . import csvio
 from .grids import dihedral
 
@@ -26,7 +27,7 @@ VOCAB_SIZE = len(CHARSET) + 1  # + PAD
 _CODE = {ch: i for i, ch in enumerate(CHARSET)}
 
 
-class MazeError(ValueError):
+class MazeError(UserError):
     """A maze or answer that is malformed or wrong."""
 
 
@@ -347,6 +348,8 @@ def read_csv(path: str | os.PathLike, limit: int | None = None, validate: bool =
     for r in rows:
         if r.problem:
             raise MazeError(f"{path}: row {r.row}: {r.problem}")
+    if not rows and sample != 0 and limit != 0:
+        raise MazeError(f"{path} has a header but no data rows")
     qs, as_ = [], []
     size = None
     for r in rows:

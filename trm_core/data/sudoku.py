@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UserError
 from . import csvio
 from .sudoku_batch import solve_batch
 from .sudoku_solver import BOX_SHAPES, generate_one, solve_cells, tables
@@ -24,7 +25,7 @@ HUB_REPO = "sapientinc/sudoku-extreme"
 PAD, BLANK = 0, 1
 
 
-class SudokuError(ValueError):
+class SudokuError(UserError):
     """A puzzle or answer that is malformed or breaks the rules."""
 
 
@@ -433,6 +434,8 @@ def read_csv(path: str | os.PathLike, size: int | None = None, limit: int | None
     for r in rows:
         if r.problem:
             raise SudokuError(f"{path}: row {r.row}: {r.problem}")
+    if not rows and sample != 0 and limit != 0:
+        raise SudokuError(f"{path} has a header but no data rows")
     if size is None and rows:
         size = _SIZE_OF_CELLS.get(len(rows[0].question.strip()))
         if size is None:

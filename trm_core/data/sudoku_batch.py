@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import UserError
 from .sudoku_solver import BOX_SHAPES, tables
 
 
@@ -90,9 +91,9 @@ def solve_batch(puzzles: np.ndarray, size: int, limit: int = 1, chunk: int = 204
     """
     puzzles = np.asarray(puzzles)
     if puzzles.ndim != 2 or puzzles.shape[1] != size * size:
-        raise ValueError(f"puzzles have shape {puzzles.shape}, expected (B, {size * size}) for {size}x{size}")
+        raise UserError(f"puzzles have shape {puzzles.shape}, expected (B, {size * size}) for {size}x{size}")
     if puzzles.size and (puzzles.min() < 0 or puzzles.max() > size):
-        raise ValueError(f"puzzle digits must be 0 (blank) to {size}")
+        raise UserError(f"puzzle digits must be 0 (blank) to {size}")
     parts = [_solve_chunk(puzzles[i:i + chunk], size, limit, workers) for i in range(0, len(puzzles), chunk)]
     if not parts:
         return np.zeros((0, size * size), np.int8), np.zeros(0, np.int64), np.zeros(0, np.int64)

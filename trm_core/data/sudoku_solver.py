@@ -24,6 +24,8 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..errors import UserError
+
 #: Box shape (rows, columns) of each supported size.
 BOX_SHAPES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 
@@ -43,7 +45,7 @@ class Tables:
 @lru_cache(maxsize=None)
 def tables(size: int) -> Tables:
     if size not in BOX_SHAPES:
-        raise ValueError(f"unsupported Sudoku size {size}; choose 4, 6 or 9")
+        raise UserError(f"unsupported Sudoku size {size}; choose 4, 6 or 9")
     br, bc = BOX_SHAPES[size]
     rows = [tuple(r * size + c for c in range(size)) for r in range(size)]
     cols = [tuple(r * size + c for r in range(size)) for c in range(size)]

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import UserError
 from . import arc, arithmetic, csvio, maze, sudoku
 from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader, as_numpy, score
 
@@ -74,7 +75,7 @@ class Task:
         """
         s, pred = self._split(split), as_numpy(predictions)
         if pred.shape != s.labels.shape:
-            raise ValueError(f"predictions have shape {pred.shape}, the {split} split has {s.labels.shape}")
+            raise UserError(f"predictions have shape {pred.shape}, the {split} split has {s.labels.shape}")
         exact, cells = score(pred, s.labels)
         out = {"count": int(len(pred)), "exact_accuracy": float(exact.mean()) if len(pred) else 0.0,
                "cell_accuracy": float(cells.mean()) if len(pred) else 0.0}
@@ -96,7 +97,7 @@ class Task:
 
     def _split(self, split: str) -> Split:
         if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+            raise UserError(f"split must be 'train' or 'test', got {split!r}")
         return self.train if split == "train" else self.test
 
 
@@ -128,7 +129,7 @@ def _from_files(read, load_hub, train_csv, test_csv, n_train, n_test, seed: int,
         n_tr = min(total - (n_test or 0) if n_train is None else n_train, total)
         n_te = total - n_tr if n_test is None else n_test
         if n_tr + n_te > total or n_te < 1:
-            raise ValueError(f"{train_csv} has {total} rows: not enough for n_train={n_tr} and n_test={n_te} "
+            raise UserError(f"{train_csv} has {total} rows: not enough for n_train={n_tr} and n_test={n_te} "
                              "(give a test_csv or lower n_train)")
         data = read(train_csv, sample=n_tr + n_te, seed=seed)
         order = np.random.default_rng(seed).permutation(len(data))
@@ -155,10 +156,10 @@ def _sudoku_task(name, size=None, n_train=None, n_test=None, seed=0, min_guesses
         n_test = 1000 if hub and n_test is None else n_test
         train, test = _from_files(sudoku.read_csv, sudoku.load_hub, train_csv, test_csv, n_train, n_test, seed, hub)
         if size is not None and train.size != size:
-            raise ValueError(f"{train_csv or 'the file'} holds {train.size}x{train.size} puzzles, not {size}x{size}")
+            raise UserError(f"{train_csv or 'the file'} holds {train.size}x{train.size} puzzles, not {size}x{size}")
         size = train.size
         if test.size != size:
-            raise ValueError(f"train puzzles are {size}x{size} but test puzzles are {test.size}x{test.size}")
+            raise UserError(f"train puzzles are {size}x{size} but test puzzles are {test.size}x{test.size}")
     else:
         size = 9 if size is None else size
         n_train = 1000 if n_train is None else n_train
@@ -192,7 +193,7 @@ def _maze_task(name, size=None, n_train=None, n_test=None, seed=0, min_path=None
         n_test = 1000 if hub and n_test is None else n_test
         train, test = _from_files(maze.read_csv, maze.load_hub, train_csv, test_csv, n_train, n_test, seed, hub)
         if size is not None and train.size != size:
-            raise ValueError(f"the file holds {train.size}x{train.size} mazes, not {size}x{size}")
+            raise UserError(f"the file holds {train.size}x{train.size} mazes, not {size}x{size}")
         size = train.size
     else:
         size = 15 if size is None else size
@@ -220,7 +221,7 @@ def _arc_metrics(task, split, pred, q_halt) -> dict:
 def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(),
               max_tasks=None) -> Task:
     if size is not None or n_train is not None or n_test is not None:
-        raise ValueError(f"{name} has fixed splits and 30x30 grids: size, n_train and n_test do not apply (max_tasks does)")
+        raise UserError(f"{name} has fixed splits and 30x30 grids: size, n_train and n_test do not apply (max_tasks does)")
     data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
                      max_tasks=max_tasks)
     return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, data.train,
@@ -266,7 +267,7 @@ def task_from_csv(family: str, path) -> Task:
         data = maze.read_csv(path)
         split, vocab, metrics = _maze_split(data), maze.VOCAB_SIZE, _maze_metrics
     else:
-        raise ValueError(f"task_from_csv reads Sudoku or maze files, not {family!r}")
+        raise UserError(f"task_from_csv reads Sudoku or maze files, not {family!r}")
     return Task(family, vocab, split.seq_len, 1, split, split, None, dict(size=data.size, csv=str(path)), data, metrics)
 
 
@@ -289,11 +290,11 @@ def make_task(name: str, size: int | None = None, n_train: int | None = None, n_
     - ``addition``: nothing more (n_train 10,000, n_test 1000, 4 digits by default).
     """
     if name not in _BUILDERS:
-        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
+        raise UserError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
     try:
         return _BUILDERS[name](name, size=size, n_train=n_train, n_test=n_test, seed=seed, **options)
     except TypeError as e:
         if "unexpected keyword" in str(e):
-            raise ValueError(f"task {name!r}: {e}") from None
+            raise UserError(f"task {name!r}: {e}") from None
         raise
 
