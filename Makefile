@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/trm demo --out runs/demo
+	$(VENV)/bin/trm demo   # into runs/demo, or runs/demo-2, ... if that already holds a run
 
 test: setup
 	$(VENV)/bin/ruff check .

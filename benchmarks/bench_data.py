@@ -44,7 +44,8 @@ def main() -> None:
     print("== generators (puzzles per second) ==")
     for size, n in ((4, 300), (6, 150), (9, 40)):
         puzzles, dt = timed(lambda: sudoku.generate(size, n, seed=0))
-        print(f"sudoku {size}x{size} minimal, unique      {n / dt:8.1f}/s   ratings {stats([p.rating for p in puzzles])}")
+        print(f"sudoku {size}x{size} minimal, unique      {n / dt:8.1f}/s   "
+              f"ratings {stats([p.rating for p in puzzles])}")
     for size, n, min_path in ((15, 100, None), (30, 30, 110)):
         _, dt = timed(lambda: maze.generate(size, n, seed=0, min_path=min_path))
         print(f"maze {size}x{size} min_path={min_path!s:4}          {n / dt:8.1f}/s")

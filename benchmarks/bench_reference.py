@@ -90,7 +90,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--cpu-time", action="store_true",
-                    help="measure the CPU time of this thread instead of wall time (with --threads 1: robust on a busy machine)")
+                    help="measure the CPU time of this thread instead of wall time "
+                         "(with --threads 1: robust on a busy machine)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
 

@@ -37,7 +37,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -118,10 +119,12 @@ T, n = paper_shape.config.T, paper_shape.config.n
 kinds = ["y" if (i + 1) % (n + 1) == 0 else "z" for i in range(len(calls))]  # every (n + 1)-th call updates y
 fig, ax = plt.subplots(figsize=(10, 1.9))
 for i, (kind, grad) in enumerate(zip(kinds, calls)):
-    ax.add_patch(plt.Rectangle((i, 0), 0.9, 1, color="tab:blue" if kind == "y" else "tab:orange", alpha=1.0 if grad else 0.35))
+    ax.add_patch(plt.Rectangle((i, 0), 0.9, 1, color="tab:blue" if kind == "y" else "tab:orange",
+                               alpha=1.0 if grad else 0.35))
     ax.text(i + 0.45, 0.5, kind, ha="center", va="center", color="white" if grad else "black", fontsize=11)
 for j in range(T):
-    ax.text(j * (n + 1) + (n + 1) / 2 - 0.05, -0.35, f"latent recursion {j + 1}" + ("" if j == T - 1 else " (no gradient)"),
+    ax.text(j * (n + 1) + (n + 1) / 2 - 0.05, -0.35,
+            f"latent recursion {j + 1}" + ("" if j == T - 1 else " (no gradient)"),
             ha="center", va="center", fontsize=9)
 ax.set_xlim(-0.2, len(calls) + 0.1)
 ax.set_ylim(-0.7, 1.1)
@@ -252,7 +255,6 @@ assert inputs.shape == (N_PUZZLES, 36)
 # coloured by how sure the model is (red unsure, green sure), wrong cells framed in red.
 
 # %%
-from trm_core import viz
 
 trace = model.reason(inputs)  # all N_sup steps, every puzzle
 print("logits", tuple(trace.logits.shape), " q_halt", tuple(trace.q_halt.shape))

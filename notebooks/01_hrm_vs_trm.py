@@ -41,7 +41,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -198,7 +199,9 @@ def call_log(model, nets: dict) -> list[tuple[str, int, bool]]:
     """(network, blocks, requires_grad) of every network call in one supervision step."""
     log = []
     hooks = [
-        net.register_forward_hook(lambda mod, inp, out, name=name: log.append((name, len(mod.layers), out.requires_grad)))
+        net.register_forward_hook(
+            lambda mod, inp, out, name=name: log.append((name, len(mod.layers), out.requires_grad))
+        )
         for name, net in nets.items()
     ]
     inputs = torch.randint(1, 11, (2, 81))
@@ -270,10 +273,13 @@ for label, model in (("TRM", trm_shape), ("HRM", hrm_shape)):
     x = model.embed(inputs)
     new = model.recursion(x, state)
     model.heads(new.y)[0].float().square().mean().backward()
-    with_grad = sorted({name.split(".")[0] for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0})
-    print(f"{label}: parameters with a gradient: {with_grad};  gradient reaches the incoming state: {state.y.grad is not None}")
+    with_grad = sorted({name.split(".")[0] for name, p in model.named_parameters()
+                        if p.grad is not None and p.grad.abs().sum() > 0})
+    print(f"{label}: parameters with a gradient: {with_grad};  "
+          f"gradient reaches the incoming state: {state.y.grad is not None}")
     assert state.y.grad is None and state.z.grad is None  # cut by the no_grad part
-assert all(p.grad is not None for p in hrm_shape.L_net.parameters()) and all(p.grad is not None for p in hrm_shape.H_net.parameters())
+assert (all(p.grad is not None for p in hrm_shape.L_net.parameters())
+        and all(p.grad is not None for p in hrm_shape.H_net.parameters()))
 
 # %% [markdown]
 # Neither model sends a gradient back to the state it started the step from: that state came out of
@@ -302,9 +308,9 @@ print(source[source.index("            if cfg.act_continue"):])
 # 6x6 puzzles:
 
 # %%
-from trm_core.recipes import CPU_RECIPE, LoaderSource
 from trm_core.data import make_task
 from trm_core.layers import Net
+from trm_core.recipes import CPU_RECIPE, LoaderSource
 from trm_core.trainer import TrainConfig, Trainer, throughput
 
 small_task = make_task("sudoku", size=6, n_train=64, n_test=8, seed=SEED)
@@ -323,7 +329,8 @@ def calls_per_training_step(model) -> dict:
 
     nets = [m for m in model.modules() if isinstance(m, Net)]
     hooks = [model.register_forward_hook(count_model)] + [net.register_forward_hook(count_net) for net in nets]
-    trainer = Trainer(model, LoaderSource(small_task.train_loader(32)), TrainConfig(**{**CPU_RECIPE, "batch_size": 32, "progress": False}))
+    trainer = Trainer(model, LoaderSource(small_task.train_loader(32)),
+                      TrainConfig(**{**CPU_RECIPE, "batch_size": 32, "progress": False}))
     try:
         trainer.train_step(trainer.source.next_batch())
     finally:
@@ -432,8 +439,11 @@ for name, ckpt_name in SHIPPED.items():
     if USE_SHIPPED and pretrained.available(ckpt_name):
         model, ckpt = pretrained.load(ckpt_name, device=DEVICE)
         p = ckpt["data"]["params"]  # the task it was trained on
-        same = (p["size"], p["n_train"], p["n_test"], p["seed"]) == (DEMO["size"], DEMO["n_train"], DEMO["n_test"], DEMO["seed"])
-        test = task.test if same else make_task("sudoku", size=p["size"], n_train=p["n_train"], n_test=p["n_test"], seed=p["seed"]).test
+        same = ((p["size"], p["n_train"], p["n_test"], p["seed"])
+                == (DEMO["size"], DEMO["n_train"], DEMO["n_test"], DEMO["seed"]))
+        test = task.test if same else make_task(
+            "sudoku", size=p["size"], n_train=p["n_train"], n_test=p["n_test"], seed=p["seed"]
+        ).test
         m = evaluate(model, test.inputs[:N_TEST], test.labels[:N_TEST])
         origin = f"shipped {ckpt_name}.pt, {ckpt['step']} steps"
     else:

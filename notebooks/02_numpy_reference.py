@@ -35,7 +35,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -375,14 +376,24 @@ W_hrm = ref.weights_from_torch(hrm)
 L_net, H_net = ref.make_net(W_hrm["L_net"], hrm_cfg), ref.make_net(W_hrm["H_net"], hrm_cfg)
 
 rhythm = []
-logged_L = lambda h, inj: (rhythm.append("L"), L_net(h, inj))[1]
-logged_H = lambda h, inj: (rhythm.append("H"), H_net(h, inj))[1]
+
+
+def logged_L(h, inj):
+    rhythm.append("L")
+    return L_net(h, inj)
+
+
+def logged_H(h, inj):
+    rhythm.append("H")
+    return H_net(h, inj)
+
 
 x_hrm = ref.embed(W_hrm, hrm_cfg, inputs)  # (B, L, D): no puzzle positions in this config
 y_h, z_h = ref.initial_state(W_hrm, hrm_cfg, BATCH)
 y_h, z_h = ref.hrm_recursion(logged_L, logged_H, x_hrm, y_h, z_h, hrm_cfg.n, hrm_cfg.T)
 print("one HRM supervision step:", " ".join(rhythm))
-print(f"effective depth: {hrm_cfg.T} x ({hrm_cfg.n} x {hrm_cfg.layers} + {hrm_cfg.h_layers}) = {hrm_cfg.effective_depth} blocks")
+print(f"effective depth: {hrm_cfg.T} x ({hrm_cfg.n} x {hrm_cfg.layers} + {hrm_cfg.h_layers}) "
+      f"= {hrm_cfg.effective_depth} blocks")
 assert rhythm == (["L"] * hrm_cfg.n + ["H"]) * hrm_cfg.T
 assert y_h.shape == z_h.shape == (BATCH, L, D)
 
@@ -413,7 +424,8 @@ with torch.no_grad():
     x_t = model.embed(inputs_t, ids_t)
     state = model.recursion(x_t, model.initial_state(BATCH))
 
-diffs = {"x": max_diff(x, as_numpy(x_t)), "y": max_diff(y_step, as_numpy(state.y)), "z": max_diff(z_step, as_numpy(state.z))}
+diffs = {"x": max_diff(x, as_numpy(x_t)), "y": max_diff(y_step, as_numpy(state.y)),
+         "z": max_diff(z_step, as_numpy(state.z))}
 print({k: f"{v:.1e}" for k, v in diffs.items()})
 assert max(diffs.values()) < 1e-9
 
@@ -486,7 +498,8 @@ assert np.all(drift["float64"] < drift["float32"])
 
 # %%
 torch.manual_seed(SEED)
-att_cfg = trm_core.preset("trm-att-tiny", vocab_size=6, seq_len=16, hidden_size=D, num_heads=2, T=3, n=6, mlp_multiple=16)
+att_cfg = trm_core.preset("trm-att-tiny", vocab_size=6, seq_len=16, hidden_size=D, num_heads=2, T=3, n=6,
+                          mlp_multiple=16)
 att = trm_core.build_model(att_cfg).double().eval()
 W_att = ref.weights_from_torch(att)
 y_att, z_att = ref.deep_recursion(

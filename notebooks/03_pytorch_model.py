@@ -38,7 +38,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -424,7 +425,8 @@ fig, ax = plt.subplots(figsize=(0.45 * ACT_STEPS + 1.5, 0.4 * BATCH + 1.2))
 im = ax.imshow(steps, cmap="viridis", vmin=1, vmax=cfg.N_sup, aspect="auto")
 for r in range(BATCH):
     for k in range(ACT_STEPS):
-        ax.text(k, r, int(numbers[r, k]), ha="center", va="center", fontsize=7, color="white" if steps[r, k] < 4 else "black")
+        ax.text(k, r, int(numbers[r, k]), ha="center", va="center", fontsize=7,
+                color="white" if steps[r, k] < 4 else "black")
 ax.set_xlabel("optimizer step")
 ax.set_ylabel("row of the batch")
 ax.set_title("which puzzle each row works on (colour: its supervision step)")
@@ -435,7 +437,8 @@ plt.show()
 assert int(steps.max()) <= cfg.N_sup
 new_puzzle = numbers[:, 1:] != numbers[:, :-1]  # (B, ACT_STEPS - 1)
 assert torch.equal(new_puzzle, halted[:, :-1])  # a row changes puzzle exactly after it halted
-assert torch.all(steps[:, 1:][new_puzzle] == 1) and torch.all(steps[:, 1:][~new_puzzle] == steps[:, :-1][~new_puzzle] + 1)
+assert (torch.all(steps[:, 1:][new_puzzle] == 1)
+        and torch.all(steps[:, 1:][~new_puzzle] == steps[:, :-1][~new_puzzle] + 1))
 assert any(len(set(steps[:, k].tolist())) > 1 for k in range(ACT_STEPS))  # mixed steps in one batch
 
 # %% [markdown]
@@ -455,7 +458,8 @@ def forward_passes(m) -> int:
 
 
 hrm = trm_core.build_model("hrm-tiny", vocab_size=6, seq_len=16, hidden_size=D, mlp_multiple=32).train()
-passes = {"TRM, train": forward_passes(model.train()), "HRM, train": forward_passes(hrm), "HRM, eval": forward_passes(hrm.eval())}
+passes = {"TRM, train": forward_passes(model.train()), "HRM, train": forward_passes(hrm),
+          "HRM, eval": forward_passes(hrm.eval())}
 print(passes)
 assert passes == {"TRM, train": 1, "HRM, train": 2, "HRM, eval": 1}
 
@@ -566,7 +570,11 @@ for name, expected in PUBLISHED.items():
 # %%
 Dp, H = 512, layers.swiglu_width(512, 4.0)
 swiglu_params, attention_params, token_mlp_params = 3 * Dp * H, 4 * Dp * Dp, 3 * 97 * layers.swiglu_width(97, 4.0)
-heads_params = lambda V: 2 * V * Dp + (2 * Dp + 2)  # embed_tokens + lm_head, q_head
+
+
+def heads_params(V):
+    return 2 * V * Dp + (2 * Dp + 2)  # embed_tokens + lm_head, q_head
+
 
 by_hand = {
     "trm-mlp-sudoku": 2 * (token_mlp_params + swiglu_params) + heads_params(11),

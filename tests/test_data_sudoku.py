@@ -1,15 +1,13 @@
 """Sudoku: parsing, validation, solver, generator, augmentation, tokens and CSV."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import EXTREME, needs_extreme
 from trm_core.data import csvio, sudoku
 from trm_core.data.sudoku import SudokuError
 from trm_core.data.sudoku_batch import solve_batch
 from trm_core.data.sudoku_solver import solve_cells
-from conftest import EXTREME, needs_extreme
-
 
 Q9 = "...7.2..5....95.8.19..8..67..4...6....79...2.26...1......5......39.....8....784.."
 A9 = "846712935372695184195483267984237651517964823263851749728549316439126578651378492"
@@ -194,7 +192,8 @@ def test_transforms_keep_puzzles_valid_and_invert(size):
     q = t.apply(np.repeat(p.question.reshape(1, n2), 400, 0))
     a = t.apply(np.repeat(p.answer.reshape(1, n2), 400, 0))
     assert not sudoku.invalid_mask(q, a).any()
-    assert ((q == 0) == (t.apply(np.repeat((p.question == 0).reshape(1, n2), 400, 0)) == 1)).all()  # blanks move, stay blank
+    # blanks move, stay blank
+    assert ((q == 0) == (t.apply(np.repeat((p.question == 0).reshape(1, n2), 400, 0)) == 1)).all()
     assert (t.digit_map[:, 0] == 0).all()
     assert len({x.tobytes() for x in a}) > {4: 100, 6: 300, 9: 390}[size]  # many different versions (4x4 has 288 grids)
     inv = t.inverse()

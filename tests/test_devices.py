@@ -2,10 +2,9 @@
 import pytest
 import torch
 
-from trm_core.errors import UserError
-
 from trm_core import devices
 from trm_core.devices import autocast_dtype, high_precision_dtype, pick_device
+from trm_core.errors import UserError
 
 
 def test_cpu_when_nothing_else(monkeypatch):

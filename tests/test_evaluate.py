@@ -96,6 +96,7 @@ def test_evaluate_on_a_task_adds_its_own_metrics_with_the_same_accuracy():
     final = predict(model, task.test)["predictions"][-1]
     by_task = task.evaluate(final)
     assert m["n"] == 30 and "valid_solution" in m
-    assert m["exact_accuracy"] == by_task["exact_accuracy"] and m["cell_accuracy"] == pytest.approx(by_task["cell_accuracy"])
+    assert (m["exact_accuracy"] == by_task["exact_accuracy"]
+            and m["cell_accuracy"] == pytest.approx(by_task["cell_accuracy"]))
     with pytest.raises(ValueError, match="needs labels"):
         evaluate(model, task.test.inputs)

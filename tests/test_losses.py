@@ -43,7 +43,9 @@ def test_act_loss_by_hand():
     ce_right = -math.log(math.exp(2) / (math.exp(2) + 1))  # correct token, margin 2
     ce_wrong = -math.log(1 / (math.exp(2) + 1))
     lm = (ce_right + ce_right) / 2 + ce_wrong / 1  # per-sequence means, summed
-    bce = lambda x, t: -(t * math.log(1 / (1 + math.exp(-x))) + (1 - t) * math.log(1 - 1 / (1 + math.exp(-x))))
+    def bce(x, t):
+        return -(t * math.log(1 / (1 + math.exp(-x))) + (1 - t) * math.log(1 - 1 / (1 + math.exp(-x))))
+
     q_loss = bce(1.0, 1.0) + bce(-1.0, 0.0)  # sequence 0 is exactly right, sequence 1 is not
     assert m["lm_loss"].item() == pytest.approx(lm, rel=1e-5)
     assert m["q_halt_loss"].item() == pytest.approx(q_loss, rel=1e-5)

@@ -38,7 +38,8 @@ def test_effective_depth_of_the_paper_config():
     [
         dict(mixer="mlp", pos_encodings="none"),
         dict(mixer="attention", pos_encodings="rope"),
-        dict(mixer="attention", pos_encodings="learned", puzzle_emb_ndim=32, puzzle_emb_len=4, num_puzzle_identifiers=3),
+        dict(mixer="attention", pos_encodings="learned", puzzle_emb_ndim=32, puzzle_emb_len=4,
+             num_puzzle_identifiers=3),
         dict(mixer="mlp", pos_encodings="none", puzzle_emb_ndim=48, puzzle_emb_len=0, num_puzzle_identifiers=3),
     ],
 )

@@ -47,7 +47,8 @@ def test_pair_is_in_sync(script: Path):
     for i, (want, got) in enumerate(zip(expected, committed)):
         assert want == got, (
             f"{ipynb.name} cell {i} ({got[0]}) differs from {script.name} "
-            f"(first line there: {want[1].splitlines()[0] if want[1] else '<empty>'!r}): " + FIX.format(name=script.stem)
+            f"(first line there: {want[1].splitlines()[0] if want[1] else '<empty>'!r}): "
+            + FIX.format(name=script.stem)
         )
     assert len(expected) == len(committed), (
         f"{script.name} has {len(expected)} cells, {ipynb.name} has {len(committed)}: " + FIX.format(name=script.stem)

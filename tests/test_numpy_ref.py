@@ -101,17 +101,23 @@ CONFIGS = {
     "trm-att-rope": ("trm-att-tiny", dict(SMALL, hidden_size=64, num_heads=2, n=3)),
     "trm-att-learned-puzzle": (
         "trm-att-tiny",
-        dict(SMALL, hidden_size=64, num_heads=4, n=3, pos_encodings="learned", puzzle_emb_ndim=64, puzzle_emb_len=4, num_puzzle_identifiers=5),
+        dict(SMALL, hidden_size=64, num_heads=4, n=3, pos_encodings="learned", puzzle_emb_ndim=64, puzzle_emb_len=4,
+             num_puzzle_identifiers=5),
     ),
-    "trm-mlp-puzzle": ("trm-mlp-tiny", dict(SMALL, hidden_size=48, puzzle_emb_ndim=48, puzzle_emb_len=2, num_puzzle_identifiers=3)),
+    "trm-mlp-puzzle": (
+        "trm-mlp-tiny",
+        dict(SMALL, hidden_size=48, puzzle_emb_ndim=48, puzzle_emb_len=2, num_puzzle_identifiers=3),
+    ),
     "trm-att-none-2pos": (  # puzzle_emb_len=0: ceil(80 / 64) = 2 positions, the second half-filled
         "trm-att-tiny",
-        dict(SMALL, hidden_size=64, num_heads=2, n=2, pos_encodings="none", puzzle_emb_ndim=80, puzzle_emb_len=0, num_puzzle_identifiers=4),
+        dict(SMALL, hidden_size=64, num_heads=2, n=2, pos_encodings="none", puzzle_emb_ndim=80, puzzle_emb_len=0,
+             num_puzzle_identifiers=4),
     ),
     "hrm-mlp": ("hrm-tiny", dict(SMALL)),
     "hrm-att-rope-puzzle": (
         "hrm-tiny",
-        dict(SMALL, hidden_size=64, mixer="attention", pos_encodings="rope", h_layers=1, puzzle_emb_ndim=64, puzzle_emb_len=1, num_puzzle_identifiers=3),
+        dict(SMALL, hidden_size=64, mixer="attention", pos_encodings="rope", h_layers=1, puzzle_emb_ndim=64,
+             puzzle_emb_len=1, num_puzzle_identifiers=3),
     ),
 }
 

@@ -2,13 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from test_trainer import make_trainer
 
 from trm_core import checkpoint as ckpt_io
 from trm_core import pretrained
 from trm_core.data import make_task
 from trm_core.evaluate import evaluate
-
-from test_trainer import make_trainer
 
 
 def test_export_keeps_the_averaged_weights_and_drops_training_state(tmp_path):

@@ -308,6 +308,11 @@ def bad_cases(trained, tmp):
         (["eval", "--checkpoint", tmp, "--data", tmp / "bom.csv"], "no checkpoint"),
         (["solve", "--checkpoint", ckpt, "1.3"], "puzzle"),
         (["data", "check", tmp / "binary.csv", "--task", "sudoku"], "binary.csv"),
+        (["data", "generate", "sudoku", "--size", "4", "--count", "2", "--out", tmp / "a_file" / "x.csv"],
+         "is a file, not a folder"),
+        (["data", "generate", "sudoku", "--size", "4", "--count", "2", "--out", tmp], "is a folder"),
+        (["train", "--task", "addition", "--size", "30", "--out", tmp / "o10"], "1 to 9 digits"),
+        ([*base, "--out", tmp / "o11", "seq_len=5"], "the task fixes seq_len=16"),
     ]
 
 

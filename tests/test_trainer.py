@@ -7,8 +7,8 @@ import torch
 
 from trm_core import build_model
 from trm_core import checkpoint as ckpt_io
-from trm_core.optim import AdamAtan2, SignSGD, lr_at
 from trm_core.data import Split
+from trm_core.optim import AdamAtan2, SignSGD, lr_at
 from trm_core.trainer import TrainConfig, Trainer
 
 
@@ -42,7 +42,8 @@ def make_trainer(tmp_path=None, puzzle=False, **cfg):
                                    optimizer="adamw", progress=False), **cfg})
     ev = CopySource(seed=99).make(0, 64)
     eval_split = Split.one_per_group(ev["inputs"].numpy(), ev["labels"].numpy())
-    return Trainer(model, CopySource(), config, eval_split, out_dir=tmp_path, data_description={"task": "reverse", "L": 8})
+    return Trainer(model, CopySource(), config, eval_split, out_dir=tmp_path,
+                   data_description={"task": "reverse", "L": 8})
 
 
 @pytest.mark.slow
@@ -127,8 +128,8 @@ def test_metrics_history_and_callback(tmp_path):
     result = trainer.fit(callback=seen.append)
     kinds = [r["kind"] for r in seen]
     assert kinds.count("eval") == 2 and kinds.count("train") == 2
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [l["kind"] for l in lines] == kinds
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [line["kind"] for line in lines] == kinds
     assert result["kind"] == "eval" and len(result["per_step_exact"]) == 3
 
 

@@ -256,7 +256,8 @@ def test_halting_plots_read_evaluate_metrics(trace):
 
 
 def test_calibration_of_given_bins_and_of_none():
-    bins = [dict(mean_confidence=0.2, fraction_correct=0.1, count=5), dict(mean_confidence=0.9, fraction_correct=0.8, count=50)]
+    bins = [dict(mean_confidence=0.2, fraction_correct=0.1, count=5),
+            dict(mean_confidence=0.9, fraction_correct=0.8, count=50)]
     ax = viz.plot_calibration(bins)
     assert np.allclose(ax.collections[0].get_offsets(), [(0.2, 0.1), (0.9, 0.8)])
     sizes = ax.collections[0].get_sizes()
@@ -267,7 +268,8 @@ def test_calibration_of_given_bins_and_of_none():
 
 # The two plots trm demo uses ----------------------------------------------------------------------
 def test_training_curve_and_per_step_accuracy():
-    history = [dict(kind="train", step=s, loss=1 / s) for s in (1, 2, 3)] + [dict(kind="eval", step=3, exact_accuracy=0.5)]
+    history = ([dict(kind="train", step=s, loss=1 / s) for s in (1, 2, 3)]
+               + [dict(kind="eval", step=3, exact_accuracy=0.5)])
     ax = viz.plot_training_curve(history)
     assert list(ax.lines[0].get_xdata()) == [1, 2, 3]
     ax = viz.plot_per_step_accuracy([0.1, 0.5])

@@ -28,7 +28,8 @@ def halts(q_halt, q_continue=None, act_continue: bool = False):
     loss (HRM; ``config.act_continue``), else ``q_halt > 0`` (TRM: "I am right" with P > 0.5)."""
     if act_continue:
         if q_continue is None:
-            raise UserError("a model trained with the continue loss (HRM) halts on q_halt > q_continue: give q_continue")
+            raise UserError("a model trained with the continue loss (HRM) halts on q_halt > q_continue: "
+                            "give q_continue")
         return q_halt > q_continue
     return q_halt > 0
 

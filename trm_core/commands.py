@@ -52,7 +52,8 @@ def _print_eval(metrics: dict, file=None) -> None:
     print(f"exact accuracy on {metrics['n']} unseen puzzles: {100 * metrics['exact_accuracy']:.1f}%  "
           f"(cells {100 * metrics['cell_accuracy']:.1f}%)", file=file)
     if per:
-        print("exact accuracy after each supervision step: " + "  ".join(f"{i + 1}:{100 * v:.1f}%" for i, v in enumerate(per)),
+        print("exact accuracy after each supervision step: "
+              + "  ".join(f"{i + 1}:{100 * v:.1f}%" for i, v in enumerate(per)),
               file=file)
 
 
@@ -235,14 +236,16 @@ def cmd_bench(args) -> int:
     batch = {"inputs": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=g).to(device),
              "labels": torch.randint(1, cfg.vocab_size, (B, cfg.seq_len), generator=g).to(device),
              "puzzle_identifiers": torch.zeros(B, dtype=torch.long, device=device)}
-    tcfg = TrainConfig(**{**recipe_for(args.preset), **train_over, "batch_size": B, "compile": args.compile, "progress": False})
+    tcfg = TrainConfig(**{**recipe_for(args.preset), **train_over, "batch_size": B, "compile": args.compile,
+                          "progress": False})
     r = throughput(model, batch, tcfg, segments=args.segments, device=device)
     r.update(preset=args.preset, device=str(device), threads=torch.get_num_threads(), parameters=model.num_parameters())
     if args.json:
         print(json.dumps(r))
     else:
         print(f"{args.preset} ({r['parameters']:,} parameters), batch {B}, {device}, {r['threads']} threads: "
-              f"{r['seconds_per_segment']:.3f} s per segment, {r['samples_per_second']:.1f} samples x segments per second"
+              f"{r['seconds_per_segment']:.3f} s per segment, "
+              f"{r['samples_per_second']:.1f} samples x segments per second"
               + (f", peak memory {r['peak_memory_mb']:.0f} MiB" if r["peak_memory_mb"] == r["peak_memory_mb"] else ""))
     return 0
 
@@ -277,7 +280,8 @@ def _fresh_folder(base: Path) -> Path:
 def _demo(settings: dict, device, out: Path, t0: float) -> int:
     trainer, task = build_run(settings, device, out)
     cfg = trainer.model.config
-    print(f"  done in {time.perf_counter() - t0:.0f} s. Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "
+    print(f"  done in {time.perf_counter() - t0:.0f} s. "
+          f"Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "
           f"n={cfg.n}, T={cfg.T}, {cfg.N_sup} supervision steps) on {device} for "
           f"{settings['train']['max_minutes']:g} minutes:", flush=True)
     metrics = _fit(trainer, out)
@@ -308,7 +312,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train a TRM or HRM on a task (or resume a run)")
-    p.add_argument("--task", default="sudoku", help="sudoku, sudoku-extreme, maze, maze-hard, arc-agi-1, arc-agi-2, addition")
+    p.add_argument("--task", default="sudoku",
+                   help="sudoku, sudoku-extreme, maze, maze-hard, arc-agi-1, arc-agi-2, addition")
     p.add_argument("--size", type=positive_int("--size"), help="Sudoku side (4, 6, 9), maze side, or addition digits")
     p.add_argument("--model", choices=["trm", "hrm"])
     p.add_argument("--preset", help=f"one of: {', '.join(PRESETS)}")

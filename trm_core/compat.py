@@ -143,7 +143,9 @@ def from_reference(state_dict: dict, arch_config: dict, device: str | torch.devi
         raise ReferenceCheckpointError("state_dict must be a non-empty dict of tensors")
     not_tensors = sorted(str(k) for k, v in state_dict.items() if not isinstance(v, torch.Tensor))
     if not_tensors:
-        raise ReferenceCheckpointError(f"state_dict values must be tensors; these are not: {', '.join(not_tensors[:5])}")
+        raise ReferenceCheckpointError(
+            f"state_dict values must be tensors; these are not: {', '.join(not_tensors[:5])}"
+        )
     if not isinstance(arch_config, dict):
         raise ReferenceCheckpointError(
             f"arch_config must be the dict the reference model class received (hidden_size, H_cycles, ...), "

@@ -174,11 +174,14 @@ PRESET_NOTES: dict[str, str] = {
     "trm-att-arc": "paper TRM-Att for ARC-AGI, T=3 n=4 (6,829,058 params; 44.6% ARC-AGI-1). GPU, days.",
     "hrm-sudoku": "paper HRM for Sudoku-Extreme, two 4-block nets, T=2 n=2 (27,275,266 params; 55.0%). GPU.",
     "trm-mlp-tiny": "laptop TRM-MLP (the demo's): D=64 (not 512), SwiGLU widths rounded to 32 (not 256), "
-    "T=2 n=4 (not 3, 6), 6 supervision steps (not 16), no puzzle embedding. Learns 6x6 Sudoku in 4 minutes on 2 CPU cores.",
-    "trm-att-tiny": "laptop TRM-Att: D=128, 2 heads, widths rounded to 32, T=2 n=4, 6 supervision steps. Minutes on a CPU.",
+    "T=2 n=4 (not 3, 6), 6 supervision steps (not 16), no puzzle embedding. "
+    "Learns 6x6 Sudoku in 4 minutes on 2 CPU cores.",
+    "trm-att-tiny": "laptop TRM-Att: D=128, 2 heads, widths rounded to 32, T=2 n=4, 6 supervision steps. "
+    "Minutes on a CPU.",
     "hrm-tiny": "laptop HRM: D=64 MLP mixer, two 2-block nets, widths rounded to 32, T=2 n=2, 6 supervision steps; "
     "about the compute of trm-mlp-tiny per step (with its extra Q pass).",
-    "trm-mlp-small": "CPU/MPS TRM-MLP for 9x9: D=192, widths rounded to 64, T=3 n=4, 8 supervision steps. An hour on a CPU.",
+    "trm-mlp-small": "CPU/MPS TRM-MLP for 9x9: D=192, widths rounded to 64, T=3 n=4, 8 supervision steps. "
+    "An hour on a CPU.",
 }
 
 PRESETS: dict[str, dict] = {

@@ -19,7 +19,8 @@ def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return torch.log(s / s.sum(dim=dim, keepdim=True))
 
 
-def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_LABEL) -> torch.Tensor:
+def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor,
+                            ignore_index: int = IGNORE_LABEL) -> torch.Tensor:
     """Per-token stablemax cross-entropy (B, L), 0 at ignored positions.
 
     Computed in float64 where the device has it (float32 on MPS), as in the published runs.
@@ -33,7 +34,8 @@ def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_i
 def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_LABEL) -> torch.Tensor:
     """Per-token softmax cross-entropy (B, L) in float32, 0 at ignored positions."""
     flat = F.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]), labels.long().reshape(-1), ignore_index=ignore_index, reduction="none"
+        logits.float().reshape(-1, logits.shape[-1]), labels.long().reshape(-1), ignore_index=ignore_index,
+        reduction="none",
     )
     return flat.view(labels.shape)
 
@@ -41,7 +43,8 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_ind
 LOSSES = {"stablemax": stablemax_cross_entropy, "softmax": softmax_cross_entropy}
 
 
-def act_loss(outputs: dict, labels: torch.Tensor, halted: torch.Tensor, steps: torch.Tensor, loss_type: str = "stablemax"):
+def act_loss(outputs: dict, labels: torch.Tensor, halted: torch.Tensor, steps: torch.Tensor,
+             loss_type: str = "stablemax"):
     """The deep-supervision loss of one segment, *summed* over the batch, and its metrics.
 
     ``loss = lm + 0.5 * (q_halt_loss [+ q_continue_loss])`` where ``lm`` is each sequence's mean

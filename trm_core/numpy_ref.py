@@ -294,10 +294,14 @@ def reason(weights: dict, config: ModelConfig, inputs, puzzle_ids=None, steps: i
 
     if config.arch == "trm":
         f = make_net(weights["net"], config)
-        update = lambda x, y, z: deep_recursion(f, x, y, z, config.n, config.T)
+
+        def update(x, y, z):
+            return deep_recursion(f, x, y, z, config.n, config.T)
     else:
         L_net, H_net = make_net(weights["L_net"], config), make_net(weights["H_net"], config)
-        update = lambda x, y, z: hrm_recursion(L_net, H_net, x, y, z, config.n, config.T)
+
+        def update(x, y, z):
+            return hrm_recursion(L_net, H_net, x, y, z, config.n, config.T)
 
     x = embed(weights, config, inputs, puzzle_ids)  # (B, L_total, D), the same for every step
     y, z = initial_state(weights, config, inputs.shape[0])

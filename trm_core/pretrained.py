@@ -25,8 +25,10 @@ REPO_RAW = "https://raw.githubusercontent.com/trm-workbook/trm-workbook/main/dat
 # name: (file, SHA-256 of its bytes). Re-exporting a checkpoint means updating its hash here
 # (tests/test_pretrained.py checks that the files in data/ match).
 CHECKPOINTS = {
-    "trm-sudoku6": ("trm-sudoku6.pt", "772cee74043cb8291504ae3523e81e419e7beeb259d1b48b2e4f7c614bdf004d"),  # trm-mlp-tiny
-    "hrm-sudoku6": ("hrm-sudoku6.pt", "a4d5c91c502dfeb3cc0e6dbcd82710f12a6d9720179c1ca7d43e05a508fcc5d8"),  # hrm-tiny
+    # trm-mlp-tiny
+    "trm-sudoku6": ("trm-sudoku6.pt", "772cee74043cb8291504ae3523e81e419e7beeb259d1b48b2e4f7c614bdf004d"),
+    # hrm-tiny
+    "hrm-sudoku6": ("hrm-sudoku6.pt", "a4d5c91c502dfeb3cc0e6dbcd82710f12a6d9720179c1ca7d43e05a508fcc5d8"),
 }
 CACHE = Path.home() / ".cache" / "trm_workbook"
 

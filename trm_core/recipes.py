@@ -68,6 +68,10 @@ def model_config_for(task, preset_name: str, **overrides):
     """The preset's ModelConfig with the task's sizes; a task with many puzzles (ARC) gets puzzle embeddings."""
     if preset_name not in PRESETS:
         raise UserError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
+    fixed = {k: v for k, v in task.model_dims().items() if k in overrides and overrides[k] != v}
+    if fixed:
+        raise UserError("the task fixes " + ", ".join(f"{k}={v}" for k, v in fixed.items()) + ": leave them out")
+    overrides = {k: v for k, v in overrides.items() if k not in task.model_dims()}
     if task.num_puzzle_identifiers > 1 and not PRESETS[preset_name].get("puzzle_emb_ndim"):
         overrides.setdefault("puzzle_emb_ndim", PRESETS[preset_name]["hidden_size"])  # one vector per puzzle
     return preset(preset_name, **task.model_dims(), **overrides)

@@ -98,7 +98,8 @@ class RecursiveReasoner(nn.Module):
         self.embed_scale = math.sqrt(D)
         self.embed_tokens = nn.Embedding(V, D)
         trunc_normal_(self.embed_tokens.weight, std=1.0 / self.embed_scale)
-        self.puzzle_emb = PuzzleEmbedding(config.num_puzzle_identifiers, config.puzzle_emb_ndim) if config.puzzle_emb_ndim else None
+        self.puzzle_emb = (PuzzleEmbedding(config.num_puzzle_identifiers, config.puzzle_emb_ndim)
+                           if config.puzzle_emb_ndim else None)
         self.embed_pos = None
         if config.pos_encodings == "learned":
             self.embed_pos = nn.Parameter(trunc_normal_(torch.empty(config.total_len, D), std=1.0 / self.embed_scale))
@@ -143,13 +144,15 @@ class RecursiveReasoner(nn.Module):
         if inputs.dtype.is_floating_point or inputs.dtype == torch.bool:
             raise UserError(f"inputs must hold integer token ids, got dtype {inputs.dtype}")
         if inputs.numel() and (int(inputs.min()) < 0 or int(inputs.max()) >= cfg.vocab_size):
-            raise UserError(f"token ids must lie in [0, {cfg.vocab_size}), got [{int(inputs.min())}, {int(inputs.max())}]")
+            raise UserError(f"token ids must lie in [0, {cfg.vocab_size}), "
+                            f"got [{int(inputs.min())}, {int(inputs.max())}]")
         if puzzle_ids is not None:
             if puzzle_ids.dtype.is_floating_point or puzzle_ids.dtype == torch.bool:
                 raise UserError(f"puzzle_ids must hold integers, got dtype {puzzle_ids.dtype}")
             if puzzle_ids.shape != (inputs.shape[0],):
                 raise UserError(f"puzzle_ids must have shape ({inputs.shape[0]},), got {tuple(puzzle_ids.shape)}")
-            if puzzle_ids.numel() and (int(puzzle_ids.min()) < 0 or int(puzzle_ids.max()) >= cfg.num_puzzle_identifiers):
+            if puzzle_ids.numel() and (int(puzzle_ids.min()) < 0
+                                       or int(puzzle_ids.max()) >= cfg.num_puzzle_identifiers):
                 raise UserError(f"puzzle ids must lie in [0, {cfg.num_puzzle_identifiers})")
 
     def embed(self, inputs: torch.Tensor, puzzle_ids: torch.Tensor | None = None) -> torch.Tensor:

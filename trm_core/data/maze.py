@@ -191,7 +191,8 @@ def question_problems(questions: np.ndarray) -> list:
     ok = (n_s == 1) & (n_g == 1) & (n_o == 0)
     for i in np.flatnonzero(~ok):
         out[i] = (f"maze has {n_s[i]} start 'S' cells, expected 1" if n_s[i] != 1 else
-                  f"maze has {n_g[i]} goal 'G' cells, expected 1" if n_g[i] != 1 else "question already has path cells 'o'")
+                  f"maze has {n_g[i]} goal 'G' cells, expected 1" if n_g[i] != 1 else
+                  "question already has path cells 'o'")
     return out
 
 
@@ -215,7 +216,8 @@ def check_answers(questions: np.ndarray, answers: np.ndarray) -> list:
             out[i] = "goal 'G' cannot be reached from start 'S'"
         elif bad_change[i]:
             r, c = np.argwhere(changed[i])[0]
-            out[i] = f"answer changes row {r + 1}, column {c + 1} from {CHARSET[q[i, r, c]]!r} to {CHARSET[a[i, r, c]]!r}"
+            out[i] = (f"answer changes row {r + 1}, column {c + 1} "
+                      f"from {CHARSET[q[i, r, c]]!r} to {CHARSET[a[i, r, c]]!r}")
         elif marked[i] != best[i] - 1:
             out[i] = f"path has {marked[i]} cells; a shortest path from S to G has {best[i] - 1}"
         elif along[i] != best[i]:
@@ -281,7 +283,8 @@ def _carve(size: int, rng: random.Random, loops: float) -> np.ndarray:
 
 
 class MazeSet(csvio.PuzzleSet):
-    """Mazes with their answers, as arrays of charset indices. Questions (n, size*size) uint8; answers uint8; ratings: shortest path length, or -1 when unknown."""
+    """Mazes with their answers, as arrays of charset indices. Questions (n, size*size) uint8; answers uint8;
+    ratings: shortest path length, or -1 when unknown."""
 
 
 def generate_one(size: int, rng: random.Random, min_path: int | None = None, loops: float = 0.1, max_tries: int = 1000):

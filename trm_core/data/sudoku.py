@@ -72,7 +72,8 @@ def parse(puzzle, size: int | None = None) -> np.ndarray:
             else:
                 r, c = divmod(i, size)
                 raise SudokuError(
-                    f"bad character {ch!r} at row {r + 1}, column {c + 1}; use 1-{size} for digits and '.' or '0' for blanks"
+                    f"bad character {ch!r} at row {r + 1}, column {c + 1}; "
+                    f"use 1-{size} for digits and '.' or '0' for blanks"
                 )
         return np.array(digits, dtype=np.int8).reshape(size, size)
     try:
@@ -144,7 +145,8 @@ def conflicts(grid) -> list[str]:
             if d in seen:
                 (r0, c0) = seen[d]
                 where = f"columns {c0 + 1} and {c + 1}" if kind == "row" else (
-                    f"rows {r0 + 1} and {r + 1}" if kind == "column" else f"cells r{r0 + 1}c{c0 + 1} and r{r + 1}c{c + 1}"
+                    f"rows {r0 + 1} and {r + 1}" if kind == "column"
+                    else f"cells r{r0 + 1}c{c0 + 1} and r{r + 1}c{c + 1}"
                 )
                 out.append(f"digit {d} twice in {kind} {number} ({where})")
             else:
@@ -270,7 +272,8 @@ def generate(size: int = 9, count: int = 1, seed: int = 0, min_guesses: int = 0,
                 raise SudokuError(f"could not find {count} distinct {size}x{size} puzzles; ask for fewer")
             continue
         seen.add(key)
-        out.append(Puzzle(np.array(q, dtype=np.int8).reshape(size, size), np.array(a, dtype=np.int8).reshape(size, size), r))
+        out.append(Puzzle(np.array(q, dtype=np.int8).reshape(size, size),
+                          np.array(a, dtype=np.int8).reshape(size, size), r))
         if progress:
             progress(len(out))
     return out
@@ -372,7 +375,8 @@ def from_tokens(tokens) -> np.ndarray:
 
 
 class SudokuSet(csvio.PuzzleSet):
-    """Puzzles with their answers, as arrays. Questions (n, size*size) int8, 0 = blank; answers int8; ratings: -1 when unknown."""
+    """Puzzles with their answers, as arrays. Questions (n, size*size) int8, 0 = blank; answers int8;
+    ratings: -1 when unknown."""
 
 
 def check_row(question: str, answer: str, size: int | None = None, unique: bool = False) -> str | None:

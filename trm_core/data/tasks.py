@@ -47,7 +47,8 @@ class Task:
     def model_dims(self) -> dict:
         """The ModelConfig fields this task fixes: ``preset(name, **task.model_dims())``."""
         return {
-            "vocab_size": self.vocab_size, "seq_len": self.seq_len, "num_puzzle_identifiers": self.num_puzzle_identifiers,
+            "vocab_size": self.vocab_size, "seq_len": self.seq_len,
+            "num_puzzle_identifiers": self.num_puzzle_identifiers,
         }
 
     def describe(self) -> dict:
@@ -221,7 +222,8 @@ def _arc_metrics(task, split, pred, q_halt) -> dict:
 def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(),
               max_tasks=None) -> Task:
     if size is not None or n_train is not None or n_test is not None:
-        raise UserError(f"{name} has fixed splits and 30x30 grids: size, n_train and n_test do not apply (max_tasks does)")
+        raise UserError(f"{name} has fixed splits and 30x30 grids: "
+                        "size, n_train and n_test do not apply (max_tasks does)")
     data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
                      max_tasks=max_tasks)
     return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, data.train,
@@ -233,14 +235,17 @@ def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, tra
 
 def _addition_task(name, size=None, n_train=None, n_test=None, seed=0) -> Task:
     digits = 4 if size is None else size
+    if not 1 <= digits <= arithmetic.MAX_DIGITS:
+        raise UserError(f"addition operands have 1 to {arithmetic.MAX_DIGITS} digits, got size={digits}")
     n_train = 10_000 if n_train is None else n_train
     n_test = 1000 if n_test is None else n_test
     rng = np.random.default_rng(seed)
     a, b = arithmetic.sample_pairs(n_train + n_test, digits, rng)  # distinct pairs: test sums are unseen
     x, y = arithmetic.encode(a, b, digits)
     params = dict(size=digits, n_train=n_train, n_test=n_test, seed=seed)
-    return Task(name, arithmetic.VOCAB_SIZE, arithmetic.seq_len(digits), 1, Split.one_per_group(x[:n_train], y[:n_train]),
-                Split.one_per_group(x[n_train:], y[n_train:]), None, params)
+    return Task(name, arithmetic.VOCAB_SIZE, arithmetic.seq_len(digits), 1,
+                Split.one_per_group(x[:n_train], y[:n_train]), Split.one_per_group(x[n_train:], y[n_train:]),
+                None, params)
 
 
 _BUILDERS = {
