@@ -32,37 +32,36 @@ class CheckpointError(UserError):
     """A checkpoint that is missing, unreadable, or from another model or task."""
 
 
-def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a crash leaves the old file intact."""
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb"):
+    """Write ``path`` through a temporary file beside it, renamed over ``path`` only when the block ends
+    without an error: a crash, an interrupt or a failed check inside the block leaves the old file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
-    return path
+
+
+def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
+    """``torch.save`` through :func:`atomic_write`."""
+    with atomic_write(path) as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Text through :func:`atomic_write`."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return Path(path)
 
 
 def load(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -61,18 +60,15 @@ def _checked(path: Path, expected: str) -> Path:
 
 
 def fetch(url: str, target: Path, expected: str) -> Path:
-    """``url`` -> ``target`` via a temporary file in the same folder, renamed only once its SHA-256 matches."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as response:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                f.write(chunk)
-        _checked(Path(tmp), expected)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``url`` -> ``target`` through a temporary file, renamed only once its SHA-256 is ``expected``."""
+    digest = hashlib.sha256()
+    with ckpt_io.atomic_write(target) as f, urllib.request.urlopen(url, timeout=60) as response:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            digest.update(chunk)
+            f.write(chunk)
+        if digest.hexdigest() != expected:
+            raise PretrainedError(f"the download from {url} is not the shipped file (SHA-256 "
+                                  f"{digest.hexdigest()[:12]}..., expected {expected[:12]}...); nothing was saved")
     return target
 
 
