@@ -268,6 +268,8 @@ def bad_cases(trained, tmp):
     (tmp / "huge.csv").write_text("source,question,answer,rating\nx," + "1" * 200_000 + ",2,0\n")
     (tmp / "empty_run").mkdir()
     (tmp / "empty_run" / "run.json").write_text("{}")
+    (tmp / "no_checkpoint").mkdir()
+    (tmp / "no_checkpoint" / "run.json").write_text(json.dumps({"task": "sudoku", "preset": "trm-mlp-tiny"}))
     (tmp / "bad_json").mkdir()
     (tmp / "bad_json" / "run.json").write_text("{not json")
     slim_dir = tmp / "slim_run"
@@ -298,6 +300,7 @@ def bad_cases(trained, tmp):
         (["train", "--resume", tmp / "empty_run"], "lacks task, preset"),
         (["train", "--resume", tmp / "bad_json"], "not valid JSON"),
         (["train", "--resume", tmp / "nowhere"], "not a training run folder"),
+        (["train", "--resume", tmp / "no_checkpoint"], "no checkpoint yet"),
         (["train", "--resume", slim_dir], "slim checkpoint"),
         (["eval", "--checkpoint", ckpt, "--data", tmp / "header_only.csv"], "no data rows"),
         (["eval", "--checkpoint", ckpt, "--data", tmp / "bom.csv"], "no data rows"),  # the BOM is fine

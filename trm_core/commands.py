@@ -107,6 +107,9 @@ def cmd_train(args) -> int:
                 settings.setdefault("train", {})["max_steps"] = args.steps
             if args.minutes is not None:
                 settings.setdefault("train", {})["max_minutes"] = args.minutes
+            if not (out / "checkpoint.pt").exists():
+                raise UsageError(f"{out} has no checkpoint yet (the run stopped before its first save): "
+                                 f"start it again with the same command and --overwrite")
             state = ckpt_io.load(out / "checkpoint.pt", map_location=device)
             trainer, task = build_run(settings, device, out)
             trainer.load_state_dict(state)
