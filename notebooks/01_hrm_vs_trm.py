@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 01 · HRM and TRM, side by side
 #
@@ -26,29 +34,36 @@
 # final comparison itself take seconds. A GPU does not help much at this size: the models have
 # 0.1M and 0.2M parameters.
 #
-# *Working from a fork?* The repository address lives in `REPO_URL` in the first code cell (and in
-# the badge link above).
+# *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
+# (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
 
 # %%
-# Setup: the same first cell in every notebook of the workbook. Safe to run twice.
+# Setup: the same first cell in every notebook of the workbook (only NEEDS differs). Safe to run twice.
+NEEDS = {}  # extra packages this notebook uses: {import name: pip requirement}
 import importlib.util
 import os
 import subprocess
 import sys
 
-REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repository; change it for a fork
+# The workbook's repository (trm_core.REPO_URL); a fork, or a test, sets TRM_WORKBOOK_URL instead.
+REPO_URL = os.environ.setdefault("TRM_WORKBOOK_URL", "https://github.com/trm-workbook/trm-workbook")
 
+wanted = {**{name: name for name in ("matplotlib", "tqdm", "ipywidgets")}, **NEEDS}
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
-                   check=True)
-    missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
+    if importlib.util.find_spec("trm_core") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                       check=True)
+    missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
     importlib.invalidate_caches()  # let this running kernel see the packages just installed
 elif importlib.util.find_spec("trm_core") is None and os.path.isdir(os.path.join("..", "trm_core")):
     sys.path.insert(0, os.path.abspath(".."))  # a clone that was never `pip install -e .`-ed
+missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
+if missing:
+    print(f"this notebook also needs: pip install {' '.join(missing)}")
 if sys.platform == "darwin":
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # must be set before torch is imported
 
@@ -436,8 +451,8 @@ from trm_core import pretrained
 SHIPPED = {"trm-mlp-tiny": "trm-sudoku6", "hrm-tiny": "hrm-sudoku6"}
 results = {}
 for name, ckpt_name in SHIPPED.items():
-    if USE_SHIPPED and pretrained.available(ckpt_name):
-        model, ckpt = pretrained.load(ckpt_name, device=DEVICE)
+    model, ckpt = pretrained.try_load(ckpt_name, device=DEVICE) if USE_SHIPPED else (None, "USE_SHIPPED = False")
+    if model is not None:
         p = ckpt["data"]["params"]  # the task it was trained on
         same = ((p["size"], p["n_train"], p["n_test"], p["seed"])
                 == (DEMO["size"], DEMO["n_train"], DEMO["n_test"], DEMO["seed"]))
@@ -447,6 +462,7 @@ for name, ckpt_name in SHIPPED.items():
         m = evaluate(model, test.inputs[:N_TEST], test.labels[:N_TEST])
         origin = f"shipped {ckpt_name}.pt, {ckpt['step']} steps"
     else:
+        print(f"no shipped {ckpt_name} ({ckpt}): using the model trained above")
         trainer = runs[name]["trainer"]
         model, m = trainer.eval_model(), runs[name]["metrics"]
         origin = f"trained above, {trainer.step} steps"

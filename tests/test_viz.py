@@ -274,3 +274,18 @@ def test_training_curve_and_per_step_accuracy():
     assert list(ax.lines[0].get_xdata()) == [1, 2, 3]
     ax = viz.plot_per_step_accuracy([0.1, 0.5])
     assert np.allclose(ax.lines[0].get_ydata(), [10, 50])
+
+
+def test_state_distance_curves_drawn_on_one_axes_all_fit():
+    """The latent explorer draws one puzzle, then the mean of all, on the same axes: nothing is cut off."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    small = rng.normal(size=(5, 1, 4, 8)) * np.arange(1, 6)[:, None, None, None] * 0.01
+    large = rng.normal(size=(5, 3, 4, 8)) * 10
+    fig, ax = plt.subplots()
+    viz.plot_state_distances(small, small, ax=ax)
+    viz.plot_state_distances(large, large, ax=ax, ls=":")
+    low, high = ax.get_ylim()
+    assert low == 0 and all(np.nanmax(line.get_ydata()) <= high for line in ax.get_lines())
+    plt.close(fig)

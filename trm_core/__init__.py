@@ -7,6 +7,8 @@ from .recursive import RecursiveReasoner, State, Trace, recursion_settings
 from .trm import TRM
 
 __version__ = "0.1.0"
+#: The workbook's repository (as in pyproject.toml); ``$TRM_WORKBOOK_URL`` overrides it for a fork.
+REPO_URL = "https://github.com/trm-workbook/trm-workbook"
 
 
 __all__ = [

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import urllib.request
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
 from .errors import UserError
 
-REPO_RAW = "https://raw.githubusercontent.com/trm-workbook/trm-workbook/main/data"
+REVISION = "main"  # the branch the files are downloaded from (the checksums pin their content)
 # name: (file, SHA-256 of its bytes). Re-exporting a checkpoint means updating its hash here
 # (tests/test_pretrained.py checks that the files in data/ match).
 CHECKPOINTS = {
@@ -42,6 +43,23 @@ def sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def repo_url() -> str:
+    """The workbook's repository: ``$TRM_WORKBOOK_URL`` (a fork, a ``file://`` clone) or trm_core.REPO_URL."""
+    from . import REPO_URL
+
+    return os.environ.get("TRM_WORKBOOK_URL") or REPO_URL
+
+
+def file_url(filename: str, repo: str | None = None) -> str:
+    """Where ``data/filename`` of the repository can be downloaded: GitHub's raw address for a GitHub
+    repository, else ``<repository>/data/<filename>`` (a web server or a ``file://`` clone)."""
+    repo = (repo or repo_url()).rstrip("/")
+    github = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(\.git)?", repo)
+    if github:
+        return f"https://raw.githubusercontent.com/{github[1]}/{github[2]}/{REVISION}/data/{filename}"
+    return f"{repo}/data/{filename}"
 
 
 def _folders() -> list[Path]:
@@ -84,7 +102,7 @@ def path(name: str, download: bool = True) -> Path:
     if not download:
         raise PretrainedError(f"pretrained checkpoint {filename} not found (looked in "
                               f"{', '.join(str(d) for d in folders)})")
-    url = f"{REPO_RAW}/{filename}"
+    url = file_url(filename)
     try:
         return fetch(url, CACHE / filename, expected)
     except PretrainedError:
@@ -107,6 +125,15 @@ def load(name: str, device="cpu", use_ema: bool = True):
     """(model, checkpoint dict) of a shipped checkpoint; the model is in eval mode with EMA weights."""
     ckpt = ckpt_io.load(path(name), map_location="cpu")
     return ckpt_io.model_from_checkpoint(ckpt, use_ema=use_ema, device=device), ckpt
+
+
+def try_load(name: str, device="cpu"):
+    """:func:`load`, or ``(None, reason)`` when the checkpoint cannot be had (not on disk, no network,
+    not the shipped file): for notebooks that train their own model instead, and say why."""
+    try:
+        return load(name, device=device)
+    except UserError as e:  # PretrainedError, CheckpointError
+        return None, str(e)
 
 
 def export(src, dst, note: dict | None = None) -> Path:

@@ -460,7 +460,9 @@ def plot_state_distances(y, z=None, ax=None, relative: bool = False, label: str 
             ax.set_xticks(steps)
     ax.set_xlabel("supervision step t")
     ax.set_ylabel("relative distance" if relative else "distance")
-    ax.set_ylim(bottom=0)
+    # From 0 to above every curve on the axes, including those of earlier calls on the same ax.
+    highest = max((np.nanmax(line.get_ydata()) for line in ax.get_lines() if len(line.get_ydata())), default=1.0)
+    ax.set_ylim(0, 1.05 * highest if highest > 0 else 1.0)
     ax.set_title("state change per step")
     ax.legend(fontsize=8, loc="lower left")
     return ax
