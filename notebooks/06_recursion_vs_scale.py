@@ -52,7 +52,7 @@ if "google.colab" in sys.modules:
     # Colab already has torch, numpy and matplotlib: install trm_core alone (--no-deps), then only what
     # is really missing, so Colab's own torch and numpy are never replaced.
     if importlib.util.find_spec("trm_core") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"trm_core @ git+{REPO_URL}"],
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", f"git+{REPO_URL}"],
                        check=True)
     missing = [req for name, req in wanted.items() if importlib.util.find_spec(name) is None]
     if missing:

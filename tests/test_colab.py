@@ -75,7 +75,7 @@ def colab(tmp_path_factory):
     (site / "google" / "colab").mkdir(parents=True)
     (site / "google" / "colab" / "__init__.py").write_text('"""Stands in for Colab\'s own module."""\n')
     (site / "sitecustomize.py").write_text("import google.colab  # as in a Colab kernel: imported at start-up\n")
-    assert sh(py, "-c", "import trm_core").returncode != 0  # not installed: the first cell must install it
+    assert sh(py, "-c", "import trm_core", cwd=root).returncode != 0  # not installed: the first cell installs it
     repo = served_copy(root / "served")
     home = root / "home"
     home.mkdir()
