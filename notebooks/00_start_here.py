@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/00_start_here.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # A Tiny Recursive Model (TRM) answers a puzzle by writing a first answer, then improving it, again
 # and again, with one small network. This notebook says what that means in one page, gets the
 # workbook running on your machine, and then lets a TRM that the workbook ships (trained for four
@@ -115,7 +119,7 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # - **Smaller than HRM.** The Hierarchical Reasoning Model (arXiv 2506.21734), which TRM simplifies,
 #   uses two networks of 4 blocks each, 27M parameters; TRM uses one network of 2 blocks, 5-7M
 #   parameters, and scores higher: 87.4% against 55.0% exact on Sudoku-Extreme (TRM paper, Table 1).
-#   Notebook 06 compares the two.
+#   Notebook 01 compares the two.
 #
 # The picture below is one supervision step, measured rather than drawn: a hook on the network
 # records every call it receives during one step of a freshly built TRM with the paper's `T = 3`,
@@ -163,7 +167,9 @@ assert kinds.count("y") == T
 #
 # - **Colab**: open any notebook with the badge at its top. Its first cell installs `trm_core`
 #   from the repository with `pip install --no-deps`, so Colab's own torch and numpy stay as they
-#   are. Choose *Runtime > Change runtime type > GPU* for the training notebooks.
+#   are. The default CPU runtime is enough: the models here are tiny, and every notebook opens in
+#   class mode with shipped checkpoints. A GPU (*Runtime > Change runtime type*) pays off only for
+#   the opt-in full-size runs, such as 9x9 Sudoku in notebook 04.
 # - **conda** (a Mac with Apple silicon, or anyone who prefers conda-forge), with Python 3.11:
 #
 #   ```bash
@@ -195,7 +201,7 @@ for module in ("trm_core.data", "trm_core.trainer", "trm_core.evaluate", "trm_co
 widgets_ok = importlib.util.find_spec("ipywidgets") is not None
 print(f"device {DEVICE}; interactive widgets {'available' if widgets_ok else 'missing: pip install ipywidgets'}; "
       f"shipped checkpoint on disk: {pretrained.available('trm-sudoku6')}")
-assert DEVICE.type in ("cpu", "cuda", "mps")
+assert (torch.arange(4.0, device=DEVICE) * 2).sum().item() == 12  # the device really computes
 
 # %% [markdown]
 # ## 3. The two-minute tour: a TRM solves a Sudoku it has never seen
@@ -290,7 +296,8 @@ cells_right = (final == answers)[questions == 0].mean()
 print(f"valid solutions: {int(valid.sum())} of {N_PUZZLES}; blank cells filled correctly: {100 * cells_right:.0f}%")
 print(f"the model's own confidence P(halt) at the last step: {np.round(trace.halt_probability[-1].cpu().numpy(), 2)}")
 
-assert valid.shape == (N_PUZZLES,) and 0 <= cells_right <= 1
+# Each puzzle has exactly one solution, so "valid" and "equal to the stored answer" must agree:
+assert (valid == (final == answers).all(axis=1)).all()
 if PRETRAINED:
     assert valid.mean() >= 0.75  # most unseen puzzles solved (about 97% on 500 puzzles)
 else:
@@ -328,6 +335,29 @@ my_puzzle = ".2.5...4.3....1...2.3......64......2"  # try your own
 grid = sudoku.validate_puzzle(my_puzzle, size=6, unique=True)  # a readable error if it is not a proper puzzle
 shown = viz.print_sudoku_steps(model, my_puzzle)  # text, one grid per supervision step
 assert shown["final"].shape == (6, 6)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("00.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **00.1** How many times does TRM call its network in one supervision step of the published
+# Sudoku model (`T = 3` cycles, `n = 6`)? Section 1's pseudocode has the answer.
+
+# %%
+from trm_core import exercises
+
+answer = None  # a whole number
+exercises.check("00.1", answer)
+
+# %% [markdown]
+# **00.2** Write a 6x6 puzzle (36 characters, `.` for a blank) with exactly one solution and at
+# most 12 givens. Then give it to the model with `viz.print_sudoku_steps(model, your_puzzle)`.
+
+# %%
+my_proper_puzzle = None  # a string such as ".2.5...4.3....1...2.3......64......2"
+exercises.check("00.2", my_proper_puzzle)
 
 # %% [markdown]
 # ## What to try next

@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/02_numpy_reference.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # A Tiny Recursive Model is a small network called over and over on its own output. In this
 # notebook you write out that loop with nothing but NumPy arrays, look at the shape of every array
 # on the way, and then check that `trm_core`'s PyTorch model computes **exactly** the same numbers
@@ -538,7 +542,44 @@ assert after < 1e-9 < before
 # %% [markdown]
 # The test suite (`tests/test_numpy_ref.py`) runs the same comparisons for every option: both
 # mixers, RoPE, learned positions, puzzle embeddings, HRM.
+
+# %% [markdown]
+# ## Exercises
 #
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("02.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **02.1** What is the shape of `x` for a batch of 4 puzzles of 6x6 in `trm-mlp-tiny` (`D = 64`)?
+
+# %%
+from trm_core import exercises
+
+answer = None  # a tuple
+exercises.check("02.1", answer)
+
+# %% [markdown]
+# **02.2** Write `rms_norm(x)` in NumPy, as in section 3: divide by the root mean square over the
+# last axis, with `eps = 1e-5` inside the root and no learnable scale.
+
+# %%
+def rms_norm(x):
+    return None  # your code
+
+
+exercises.check("02.2", rms_norm)
+
+# %% [markdown]
+# **02.3** Write TRM's `latent_recursion(net, x, y, z, n)` in NumPy (section 4): `n` updates of `z`,
+# then one of `y`; return `(y, z)`. `net(h, injection)` computes `net(h + injection)`.
+
+# %%
+def latent_recursion(net, x, y, z, n):
+    return None  # your code
+
+
+exercises.check("02.3", latent_recursion)
+
+# %% [markdown]
 # ## What to try next
 #
 # 1. **Predict, then run.** Before changing `T=3, n=6` to `T=2, n=2` in section 1, write down the

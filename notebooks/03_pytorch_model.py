@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/03_pytorch_model.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # Notebook 02 wrote the recursion out in NumPy. This one opens `trm_core`'s PyTorch model and looks
 # at each part on its own, with a small experiment per part, and ends by counting the parameters of
 # the five published models to the last digit.
@@ -647,6 +651,39 @@ with torch.no_grad(), trm_core.autocast_context(depth_model.device):
 print(f"D = {depth_model.config.hidden_size}: {len(blocks_run)} blocks in one supervision step, "
       f"{1000 * seconds:.0f} ms for one Sudoku on {depth_model.device}")
 assert len(blocks_run) == 42
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("03.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **03.1** What is the hidden width of a SwiGLU in the published TRM (`D = 512`, expansion 4)?
+
+# %%
+from trm_core import exercises
+
+answer = None  # a whole number
+exercises.check("03.1", answer)
+
+# %% [markdown]
+# **03.2** Write `stablemax(logits)` in NumPy (section 6): the probabilities over the last axis with
+# `s(x) = x + 1` for `x >= 0` and `1 / (1 - x)` for `x < 0` in place of `exp(x)`.
+
+# %%
+def stablemax(logits):
+    return None  # your code
+
+
+exercises.check("03.2", stablemax)
+
+# %% [markdown]
+# **03.3** How long is the sequence that the networks of `trm-att-arc` see (a 30x30 canvas, plus
+# the puzzle-embedding positions of section 4)?
+
+# %%
+answer = None  # a whole number
+exercises.check("03.3", answer)
 
 # %% [markdown]
 # ## What to try next

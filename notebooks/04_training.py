@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/04_training.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # Notebooks 02 and 03 took the model apart. This one trains it: first on two-digit addition, a
 # warm-up whose loss starts falling within a few hundred steps, then on 6x6 Sudoku with a live plot
 # of the loss and the accuracy, and it ends by stopping a run and resuming it exactly where it was.
@@ -77,21 +81,22 @@ print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {n
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
+FULL = False  # True: the full-size runs (2000 addition steps, 1000 Sudoku steps; 9x9 Sudoku on a GPU): 15+ min
 
 # Warm-up: addition
 ADD_DIGITS = 2  # operands of up to this many digits
-ADD_STEPS = 200 if FAST else 2000  # optimizer steps
+ADD_STEPS = 200 if FAST else (2000 if FULL else 400)  # optimizer steps
 # Sudoku
-SUDOKU_SIZE = 9 if (DEVICE.type == "cuda" and not FAST) else 6  # 9x9 wants a GPU; 6x6 learns on a CPU
+SUDOKU_SIZE = 9 if (FULL and DEVICE.type == "cuda") else 6  # 9x9 wants a GPU (and FULL); 6x6 learns on a CPU
 SUDOKU_PRESET = "trm-mlp-small" if SUDOKU_SIZE == 9 else "trm-mlp-tiny"
 N_TRAIN = 200 if FAST else (3000 if SUDOKU_SIZE == 6 else 1000)  # training puzzles
 N_TEST = 50 if FAST else 500  # unseen test puzzles
 DATA_SEED = 1  # the shipped checkpoint was trained on seed 0's puzzles: these are all new to it
-SUDOKU_STEPS = 60 if FAST else 1000  # the live-plotted run
-EVAL_EVERY = 30 if FAST else 250  # evaluate on the test puzzles every this many steps
+SUDOKU_STEPS = 60 if FAST else (1000 if FULL else 250)  # the live-plotted run
+EVAL_EVERY = 30 if FAST else (250 if FULL else 50)  # evaluate on the test puzzles every this many steps
 LIVE_PLOT = not FAST  # redraw the plot while training (fast mode: one plot at the end)
 USE_PRETRAINED = True  # the long run: load the shipped 6x6 checkpoint when there is one
-LONG_MINUTES = 0.25 if FAST else (4.2 if SUDOKU_SIZE == 6 else 30.0)  # else train this long
+LONG_MINUTES = 0.25 if FAST else (4.2 if SUDOKU_SIZE == 6 else 30.0)  # else train this long (9x9: on a GPU)
 # Resuming
 RESUME_FIRST, RESUME_EXTRA = 8, 3  # steps before the checkpoint, steps after it
 SEED = 0
@@ -163,12 +168,16 @@ print(inspect.getsource(Trainer.train_step))
 # %%
 from trm_core import recipes
 
-PAPER = TrainConfig()  # the defaults are the published Sudoku run's
+PAPER = TrainConfig()  # the defaults: the published Sudoku run's lr, decay, batch, warm-up and EMA (see below)
 for key, value in recipes.CPU_RECIPE.items():
     print(f"{key:<16} paper {getattr(PAPER, key)!s:<12} here {value}")
 assert PAPER.batch_size == 768 and PAPER.lr == 1e-4 and PAPER.ema_decay == 0.999
 
 # %% [markdown]
+# `TrainConfig()`'s defaults are the published Sudoku run's learning rate, weight decay, batch,
+# warm-up and EMA; its puzzle-embedding learning rate and decay (1e-2, 0.1) are the published ARC
+# run's, the one task where per-puzzle embeddings matter (the 6x6 presets here have none).
+#
 # Why each change: a batch of 64 instead of 768 because a CPU is slow and a run is minutes long; so
 # a larger learning rate (2e-3), a short warm-up (100 steps instead of 2000) and less weight decay
 # (0.1 instead of 1.0, which only pays off over tens of thousands of steps); AdamW instead of
@@ -472,7 +481,39 @@ except ckpt_io.CheckpointError as e:
 # %% [markdown]
 # From a terminal the same is `trm train --task sudoku --size 6 --minutes 2 --out runs/s6`, then
 # `trm train --resume runs/s6 --steps 5000` (Ctrl-C saves before it stops).
+
+# %% [markdown]
+# ## Exercises
 #
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("04.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **04.1** What is the learning rate of the published run (`TrainConfig()`) at optimizer step
+# 999, counting from 0?
+
+# %%
+from trm_core import exercises
+
+answer = None  # a number
+exercises.check("04.1", answer)
+
+# %% [markdown]
+# **04.2** A weight jumps from 0 to 1 and stays there. With EMA decay 0.999, after how many
+# optimizer steps has its averaged copy first reached 0.5?
+
+# %%
+answer = None  # a whole number
+exercises.check("04.2", answer)
+
+# %% [markdown]
+# **04.3** A carry of 768 rows, and every puzzle halts after exactly 16 supervision steps. How
+# many distinct puzzles enter training in 1600 optimizer steps (section 1)?
+
+# %%
+answer = None  # a whole number
+exercises.check("04.3", answer)
+
+# %% [markdown]
 # ## What to try next
 #
 # 1. **No EMA.** Train section 4's run with `ema=False` in the `TrainConfig` and compare the test

@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/05_latent_states.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # A trained TRM carries two arrays from one supervision step to the next: the answer `y` and the
 # latent `z`. This notebook opens them up on the 6x6 Sudoku model the workbook ships: what the
 # answer looks like after every step and how sure the model is of each cell, where `y` and `z`
@@ -19,7 +23,7 @@
 # of this with sliders.
 #
 # **What you will learn**
-# - that the answer is *read out* of `y` by a linear layer, and that `z` is not an answer at all;
+# - that the answer is *read out* of `y` by a linear layer, and what `z` holds when you read it the same way;
 # - how the decoded answer and its confidence change over supervision steps;
 # - principal component analysis (PCA) of the states, and distances between successive states;
 # - halting: when `q_halt` first says "done", and whether `sigmoid(q_halt)` is an honest probability;
@@ -78,11 +82,12 @@ print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {n
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
+FULL = False  # True: halting statistics on 500 puzzles instead of 300
 
 USE_PRETRAINED = True  # load the shipped checkpoint when there is one; False: train your own
 FALLBACK_MINUTES = 0.25 if FAST else 4.2  # training time when there is no checkpoint
 N_STATES = 16  # puzzles whose states (y, z) we keep and look at
-N_EVAL = 100 if FAST else 500  # puzzles for the halting statistics
+N_EVAL = 100 if FAST else (500 if FULL else 300)  # puzzles for the halting statistics
 EXTRA_STEPS = 4 if FAST else 10  # supervision steps beyond training's N_sup, in section 6
 UNSEEN_SEED = 2027  # the shipped model was trained on puzzles generated with seed 0
 SEED = 0
@@ -137,12 +142,13 @@ for name in ("logits", "q_halt", "y", "z"):
 assert trace.y.shape == trace.z.shape == (cfg.N_sup, N_STATES, cfg.total_len, cfg.hidden_size)
 
 # %% [markdown]
-# ## 2. The answer is read out of `y`; `z` is not an answer
+# ## 2. The answer is read out of `y`; what does `z` hold?
 #
 # The output head is one linear layer, `D -> V` (`lm_head`), applied to each cell's vector of `y`.
 # Applying it to the stored `y` gives back the logits exactly. The TRM paper reinterprets HRM's two
-# states this way: `z_H` is the embedded answer `y`, `z_L` a latent reasoning feature `z`. Nothing
-# *forces* `z` to be unreadable, though, so we try: apply the same head to `z`.
+# states this way: `z_H` is the embedded answer `y`, `z_L` a latent reasoning feature `z`. Only `y`
+# is trained to be read by the head; nothing says what `z` must hold, so we look: apply the same
+# head to `z`.
 
 # %%
 def decoded_accuracy(states) -> np.ndarray:
@@ -163,6 +169,7 @@ print("blank cells right, decoding z:", np.round(from_z, 2))
 assert torch.allclose(reread.cpu(), trace.logits[-1].cpu(), atol=1e-4)
 if PRETRAINED:
     assert from_y[-1] > 0.9  # y holds the answer
+    assert from_z[-1] > 0.5  # and, read the same way, z holds much of it too (the next cell's surprise)
 
 # %% [markdown]
 # A surprise worth keeping: in this small model `z` decodes to nearly the same digits as `y`. The
@@ -387,6 +394,29 @@ latent.controls["T"].value = cfg.T
 latent_box
 
 # %% [markdown]
+# ## Exercises
+#
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("05.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **05.1** Find a puzzle among `inputs` that the model gets wrong after step 1 but right after its
+# last step (section 3).
+
+# %%
+from trm_core import exercises
+
+answer = None  # an index into inputs
+exercises.check("05.1", answer, model=model, puzzles=inputs, solutions=labels)
+
+# %% [markdown]
+# **05.2** Of the puzzles in `inputs` on which the model would halt after step 1 (`q_halt > 0`),
+# what fraction does it have right (section 6)?
+
+# %%
+answer = None  # a fraction between 0 and 1
+exercises.check("05.2", answer, model=model, puzzles=inputs, solutions=labels)
+
+# %% [markdown]
 # ## What to try next
 #
 # 1. **A bad step.** In the step explorer, find a puzzle the model gets wrong at the last step. Is
@@ -395,9 +425,9 @@ latent_box
 # 2. **Per-cell trajectories.** Section 4 averages over cells. Run `viz.pca` on `trace.y[:, 0]`
 #    (one puzzle, every cell as a point) and colour the points by the digit the model writes there.
 #    Do cells with the same digit end up together?
-# 3. **Decode z, properly.** `z` is not an answer under `lm_head`, but maybe a *new* linear layer
-#    could read the answer out of it. Fit one by least squares on some puzzles' final `z`, test it on
-#    others. What does the result say about what `z` holds?
+# 3. **Decode z, properly.** `lm_head` was trained on `y`, not on `z`, yet section 2 reads much of
+#    the answer out of `z` with it. A *new* linear layer fitted on `z` might read more: fit one by
+#    least squares on some puzzles' final `z`, test it on others. What does the result say about what `z` holds?
 # 4. **HRM's fixed point.** Run section 5 with 30 supervision steps (`model.reason(..., steps=30,
 #    keep_states=True)`). Do the distances reach zero? What would that mean for HRM's 1-step gradient
 #    argument?

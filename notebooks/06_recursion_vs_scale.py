@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/06_recursion_vs_scale.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # The TRM paper's central claim is that a *tiny* network applied *many times* beats a larger
 # network applied fewer times: its best Sudoku model has 2 layers, and going to 4 layers makes it
 # worse. This notebook runs that experiment at laptop scale: a grid of TRMs that differ in the
@@ -79,22 +83,26 @@ print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {n
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
+FULL = False  # True: train the full grid yourself (about 25 minutes on a 2-core CPU); False: a small live grid,
+# and the pictures of the full grid drawn from its shipped results (data/recursion_vs_scale.csv)
 
-SIZE = 4 if FAST else 6  # Sudoku side: 4x4 in fast mode, 6x6 at full size
-N_TRAIN = 300 if FAST else 2000  # training puzzles (each seen in many augmented versions)
-N_TEST = 100 if FAST else 300  # unseen test puzzles
-N_EVAL_TRAIN = 100 if FAST else 300  # training puzzles re-evaluated for the generalisation gap
-STEPS = 60 if FAST else 500  # optimizer steps per configuration: the same for every one
-D = 32 if FAST else 64  # hidden size (the paper: 512)
-METRIC = "cell" if FAST else "exact"  # what the pictures show: "exact" (puzzles fully right) or "cell" (cells right)
-N_SUP = 4 if FAST else 6  # supervision steps (the paper: 16)
-# (layers, T, n) of every configuration. The full grid: a recursion sweep at 2 layers, two more
-# network sizes at the same effective depth 16, and the paper's "4 layers, n = 3" (at T = 2).
-GRID = [(2, 1, 1), (2, 2, 3), (1, 2, 7), (4, 2, 1)] if FAST else [
+# The full grid, (layers, T, n) of every configuration: a recursion sweep at 2 layers, three network
+# sizes at the same effective depth 16, and the paper's "4 layers, n = 3 against 2 layers, n = 6" at
+# T = 2 and equal depth 32: (4, 2, 3) against (2, 2, 7).
+FULL_GRID = [
     (2, 1, 1), (2, 1, 3), (2, 2, 2), (2, 2, 3), (2, 3, 3),
-    (1, 2, 7), (4, 2, 1), (4, 2, 3),
+    (1, 2, 7), (4, 2, 1),
+    (4, 2, 3), (2, 2, 7),
 ]
-RESULTS_DIR = None if FAST else "results"  # where the CSV goes; None: a temporary folder (CI leaves the checkout clean)
+FULL_SETTINGS = dict(size=6, n_train=2000, n_test=300, n_eval_train=300, steps=500, hidden_size=64, n_sup=6)
+LIVE_GRID = [(2, 1, 1), (2, 2, 3), (1, 2, 7), (4, 2, 1)]  # what class and fast mode train here
+LIVE_SETTINGS = dict(size=4, n_train=300, n_test=100, n_eval_train=100, steps=60 if FAST else 150, hidden_size=32,
+                     n_sup=4)
+GRID, settings = (FULL_GRID, FULL_SETTINGS) if FULL else (LIVE_GRID, LIVE_SETTINGS)
+SIZE, N_TRAIN, N_TEST = settings["size"], settings["n_train"], settings["n_test"]
+N_EVAL_TRAIN = settings["n_eval_train"]  # training puzzles re-evaluated for the generalisation gap
+STEPS, D, N_SUP = settings["steps"], settings["hidden_size"], settings["n_sup"]  # steps: the same for every config
+RESULTS_DIR = "results" if FULL else None  # where the CSV goes; None: a temporary folder (leaves the checkout clean)
 SEED = 0
 THREADS = 1  # CPU threads for torch: on models this small one thread is fastest (and kind to a shared machine)
 
@@ -231,14 +239,40 @@ assert counts == sorted(counts) and len(set(counts)) == len(counts)  # more laye
 # %% [markdown]
 # ## 4. Four pictures of the grid
 #
-# The pictures show `METRIC` accuracy: "exact" (every cell right, what the paper reports) at full
-# size; in fast mode "cell" (the fraction of cells right), because a few dozen steps are too few for
-# any puzzle to come out exactly right, while the cell accuracy already moves.
+# The pictures are of the **full grid** (6x6 Sudoku, 500 steps per configuration, 9 configurations):
+# trained above when `FULL = True`, otherwise the results shipped with the workbook
+# (`data/recursion_vs_scale.csv`, made by running this notebook with `FULL = True` on a 2-core CPU),
+# read with the same `csv` module. They show *exact* accuracy (every cell right, what the paper
+# reports). Only if the shipped file cannot be had do they fall back to the small live grid, and then
+# to *cell* accuracy: 150 steps on 4x4 puzzles are too few for many puzzles to come out exactly right.
 
 # %%
+from trm_core import pretrained
+
+
+def typed(row: dict) -> dict:
+    """A CSV row (all strings) with its numbers as numbers."""
+    return {k: (float(v) if "." in v else int(v)) for k, v in row.items()}
+
+
+if FULL:
+    grid, source = rows, "trained above"
+else:
+    try:
+        with open(pretrained.path("recursion-vs-scale"), newline="") as f:
+            grid, source = [typed(r) for r in csv.DictReader(f)], "the shipped full-size results"
+    except pretrained.PretrainedError as e:
+        grid, source = rows, "the small live grid above: the shipped results cannot be had"
+        print(f"{e}\n")
+FULL_RESULTS = grid is not rows or FULL
+METRIC = "exact" if FULL_RESULTS else "cell"
 TEST, TRAIN = f"test_{METRIC}", f"train_{METRIC}"  # the CSV columns the pictures use
-print(f"the pictures show {METRIC} accuracy: columns {TEST} and {TRAIN}")
-assert TEST in COLUMNS and TRAIN in COLUMNS
+GRID_SIZE, GRID_STEPS = (FULL_SETTINGS["size"], FULL_SETTINGS["steps"]) if FULL_RESULTS else (SIZE, STEPS)
+print(f"the pictures show {len(grid)} configurations from {source}, {METRIC} accuracy ({TEST}, {TRAIN})")
+assert set(COLUMNS) <= set(grid[0]) and all(int(r["steps"]) == GRID_STEPS for r in grid)
+if FULL_RESULTS:
+    assert {(r["layers"], r["T"], r["n"]) for r in grid} == set(FULL_GRID)
+grid_layers = sorted({r["layers"] for r in grid})
 
 # %% [markdown]
 # **Accuracy against recursion.** Test accuracy against effective depth, one colour per number of
@@ -253,8 +287,8 @@ def label(r) -> str:
 
 
 fig, ax = plt.subplots()
-for layers in sorted(by_layers):
-    sel = sorted((r for r in rows if r["layers"] == layers), key=lambda r: r["effective_depth"])
+for layers in grid_layers:
+    sel = sorted((r for r in grid if r["layers"] == layers), key=lambda r: r["effective_depth"])
     ax.plot([r["effective_depth"] for r in sel], [100 * r[TEST] for r in sel], "o-" if layers == 2 else "o",
             color=COLOURS[layers], label=f"{layers} layer{'s' if layers > 1 else ''}")
     for r in sel:
@@ -262,7 +296,7 @@ for layers in sorted(by_layers):
                     textcoords="offset points")
 ax.set_xlabel("effective depth T (n + 1) layers")
 ax.set_ylabel(f"test {METRIC} accuracy (%)")
-ax.set_title(f"accuracy against recursion ({SIZE}x{SIZE} Sudoku, {STEPS} steps each)")
+ax.set_title(f"accuracy against recursion ({GRID_SIZE}x{GRID_SIZE} Sudoku, {GRID_STEPS} steps each)")
 ax.set_ylim(-2, 102)
 ax.legend()
 plt.show()
@@ -273,7 +307,7 @@ plt.show()
 # 2 layers 4 times, 4 layers twice. Only the parameters (and the back-propagated depth) differ.
 
 # %%
-equal_depth = sorted((r for r in rows if r["effective_depth"] == 16), key=lambda r: r["layers"])
+equal_depth = sorted((r for r in grid if r["effective_depth"] == 16), key=lambda r: r["layers"])
 fig, ax = plt.subplots()
 xs = np.arange(len(equal_depth))
 ax.bar(xs, [100 * r[TEST] for r in equal_depth], color=[COLOURS[r["layers"]] for r in equal_depth])
@@ -293,7 +327,7 @@ assert [r["layers"] for r in equal_depth] == [1, 2, 4]
 
 # %%
 fig, ax = plt.subplots(figsize=(4.5, 4.5))
-for r in rows:
+for r in grid:
     ax.scatter(100 * r[TRAIN], 100 * r[TEST], color=COLOURS[r["layers"]], s=20 + r["effective_depth"])
     ax.annotate(f"L{r['layers']} {label(r)}", (100 * r[TRAIN], 100 * r[TEST]), fontsize=7,
                 xytext=(3, -9), textcoords="offset points")
@@ -304,7 +338,7 @@ ax.set_xlabel(f"training puzzles, {METRIC} (%)")
 ax.set_ylabel(f"unseen puzzles, {METRIC} (%)")
 ax.set_title("generalisation gap (marker size: depth)")
 plt.show()
-gaps = {(r["layers"], r["T"], r["n"]): r[TRAIN] - r[TEST] for r in rows}
+gaps = {(r["layers"], r["T"], r["n"]): r[TRAIN] - r[TEST] for r in grid}
 print(f"train - test {METRIC} accuracy:", {k: f"{100 * v:+.1f}" for k, v in gaps.items()})
 
 # %% [markdown]
@@ -314,14 +348,14 @@ print(f"train - test {METRIC} accuracy:", {k: f"{100 * v:+.1f}" for k, v in gaps
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-for r in rows:
+for r in grid:
     ax1.scatter(r["parameters"], 100 * r[TEST], color=COLOURS[r["layers"]], s=20 + r["effective_depth"])
     ax1.annotate(label(r), (r["parameters"], 100 * r[TEST]), fontsize=7, xytext=(3, 3), textcoords="offset points")
 ax1.set_xscale("log")
 ax1.set_xlabel("parameters")
 ax1.set_ylabel(f"test {METRIC} accuracy (%)")
 ax1.set_title("accuracy against size (marker size: depth)")
-order = sorted(rows, key=lambda r: (r["layers"], r["effective_depth"]))
+order = sorted(grid, key=lambda r: (r["layers"], r["effective_depth"]))
 xs = np.arange(len(order))
 per_k = [100 * r[TEST] / (r["parameters"] / 1000) for r in order]
 ax2.bar(xs, per_k, color=[COLOURS[r["layers"]] for r in order])
@@ -337,17 +371,20 @@ assert all(v >= 0 for v in per_k)
 #
 # Read the four pictures against the paper's ablations (Sudoku-Extreme, TRM paper Tables 1 and 3):
 #
-# - **2 layers, T = 3, n = 6 against 4 layers, n = 3**: 87.4% against 79.5% in the paper; the same
-#   question in this grid: `(2, 2, 3)` or `(2, 3, 3)` against `(4, 2, 3)`: twice the parameters, same `T`.
+# - **2 layers, T = 3, n = 6 against 4 layers, n = 3**: 87.4% against 79.5% in the paper, at nearly
+#   the same effective depth (42 and 48) with twice the parameters. The same question in this grid,
+#   at `T = 2` and exactly equal depth 32: `(2, 2, 7)` against `(4, 2, 3)`; and at depth 16 the
+#   three sizes `(1, 2, 7)`, `(2, 2, 3)`, `(4, 2, 1)` of the second picture. (Comparing `(4, 2, 3)`
+#   with `(2, 2, 3)` instead would double the depth along with the parameters.)
 # - **T = 3, n = 6 against T = 2, n = 2**: 87.4% against 73.7% in the paper; the same question in this
 #   grid: the 2-layer recursion sweep, left to right in the first picture.
 # - **TRM at (k, T) = (1, 1), (2, 2), (3, 3), (4, 4)**: 63.2, 81.9, 87.4, 84.2% in the paper; the same
 #   question in this grid: does accuracy keep rising with depth, or level off?
 #
-# In fast mode (4x4 puzzles, `STEPS` = 60) the models have barely started learning and the pictures
-# show little; set `FAST = False` (or run without `TRM_FAST=1`) for the full grid: 6x6 puzzles,
-# 500 steps per configuration, 8 configurations. Three cautions before reading a law into the
-# result:
+# The live grid of sections 2 and 3 (4x4 puzzles, 150 steps; 60 in fast mode) shows how such a grid
+# is run; the pictures are of the full grid (6x6 puzzles, 500 steps per configuration, 9
+# configurations), which `FULL = True` trains here in about 25 minutes. Three cautions before
+# reading a law into the result:
 #
 # - **One seed.** Differences of a few points between two configurations are within the noise of a
 #   single seed; run `SEED = 1, 2` and average before you believe them.
@@ -358,13 +395,37 @@ assert all(v >= 0 for v in per_k)
 # - **An easy task, and little training.** 6x6 Sudoku is much easier than Sudoku-Extreme, where the
 #   paper's effects are 8 to 14 points, and 500 steps are a few minutes of training: a larger model
 #   may simply not have had the time to overfit, and a deeper one the time to pay off.
+
+# %% [markdown]
+# ## Exercises
 #
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("06.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **06.1** What is the effective depth of each of `(layers, T, n)` = `(4, 2, 1)`, `(2, 2, 3)` and
+# `(1, 2, 7)` (section 1)?
+
+# %%
+from trm_core import exercises
+
+answer = None  # {(4, 2, 1): ..., (2, 2, 3): ..., (1, 2, 7): ...}
+exercises.check("06.1", answer)
+
+# %% [markdown]
+# **06.2** Give a configuration `(layers, T, n)` with one layer and the same effective depth as
+# `(2, 3, 3)`.
+
+# %%
+answer = None  # a tuple (layers, T, n)
+exercises.check("06.2", answer)
+
+# %% [markdown]
 # ## What to try next
 #
 # 1. **More seeds.** Add a `seed` column and run the full grid for seeds 0, 1 and 2. Plot the mean
 #    and the spread of test accuracy against effective depth. Which differences survive?
-# 2. **Equal time instead of equal steps.** Replace `max_steps` by `max_minutes` in `run_config`
-#    (and `max_steps=0`, no step limit). Does the ranking of the configurations change?
+# 2. **Equal time instead of equal steps.** In `run_config`, give `TrainConfig` `max_minutes=1.0` and
+#    `max_steps=0` (no step limit) instead of `max_steps=STEPS`. Does the ranking of the configurations change?
 # 3. **T against n at equal depth.** `T = 2, n = 3` and `T = 4, n = 1` have the same effective
 #    depth (16) at 2 layers, but back-propagate through 8 and 4 blocks. Add both to `GRID`. Which
 #    matters more, the depth or the gradient's depth?

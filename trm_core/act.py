@@ -73,8 +73,13 @@ def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry
             min_steps = explore * torch.randint_like(steps, low=2, high=cfg.N_sup + 1)
             halted = halted & (steps >= min_steps)
             if cfg.act_continue:
-                # HRM's Q-learning target: one more forward pass from the new state (no replay buffer).
-                _, _, next_halt, next_cont = model(new_state, data["inputs"], data.get("puzzle_identifiers"))
-                target = torch.where(is_last, next_halt, torch.maximum(next_halt, next_cont))
-                outputs["target_q_continue"] = torch.sigmoid(target)
+                outputs["target_q_continue"] = continue_target(model, new_state, data, is_last)
     return Carry(new_state, steps, halted, data), outputs
+
+
+def continue_target(model: RecursiveReasoner, new_state, data: dict, is_last: torch.Tensor) -> torch.Tensor:
+    """HRM's Q-learning target for ``q_continue`` (B,): one more forward pass from the new state (no
+    replay buffer), the best of the next step's halt and continue values, or its halt value at the last
+    step. TRM (``act_continue=False``) never calls this: that is its saved forward pass."""
+    _, _, next_halt, next_cont = model(new_state, data["inputs"], data.get("puzzle_identifiers"))
+    return torch.sigmoid(torch.where(is_last, next_halt, torch.maximum(next_halt, next_cont)))
