@@ -30,9 +30,9 @@
 #
 # **What you need**: Python. Nothing about TRM, no GPU, no data download.
 #
-# **Time**: about 25 seconds on a laptop CPU with the shipped checkpoint, the same with a GPU.
-# Without the checkpoint the notebook trains its own model first: 4 minutes on a CPU (15 seconds
-# in the fast test mode, with a weaker model).
+# **Time**: 7 seconds on a 2-core CPU with the shipped checkpoint, the same with a GPU. Without
+# the checkpoint the notebook trains its own model first: 4 minutes on a CPU (15 seconds in the fast
+# test mode, with a weaker model).
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -92,7 +92,7 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # ## 1. TRM in one page
 #
 # The TRM paper (Jolicoeur-Martineau, "Less is More: Recursive Reasoning with Tiny Networks",
-# arXiv 2510.04871) describes the model in the caption of its Figure 1:
+# arXiv 2510.04871) describes the model in the caption of its [Figure 1][trm]:
 #
 # > TRM recursively improves its predicted answer y with a tiny network. It starts with the embedded
 # > input question x and initial embedded answer y, and latent z. For up to K improvements steps, it
@@ -118,12 +118,14 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 #   `q_halt > 0`, so easy puzzles leave early and make room for new ones (notebooks 04 and 05).
 # - **Smaller than HRM.** The Hierarchical Reasoning Model (arXiv 2506.21734), which TRM simplifies,
 #   uses two networks of 4 blocks each, 27M parameters; TRM uses one network of 2 blocks, 5-7M
-#   parameters, and scores higher: 87.4% against 55.0% exact on Sudoku-Extreme (TRM paper, Table 1).
+#   parameters, and scores higher: 87.4% against 55.0% exact on Sudoku-Extreme (TRM paper, [Table 1][trm]).
 #   Notebook 01 compares the two.
 #
 # The picture below is one supervision step, measured rather than drawn: a hook on the network
 # records every call it receives during one step of a freshly built TRM with the paper's `T = 3`,
 # `n = 6`, and whether PyTorch was recording gradients at that moment.
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 torch.set_num_threads(THREADS)

@@ -33,11 +33,11 @@
 # **What you need**: PyTorch basics. Notebooks 02 and 03 go deeper into the recursion and the
 # model; this one can be read first.
 #
-# **Time**: about 1 minute on a laptop CPU as it opens (class mode: section 5 trains each model for
-# a few dozen steps to show how, and compares the two checkpoints shipped in `data/`, trained for 4
-# CPU minutes each). `FULL = True` in the parameters cell trains both for those 4 minutes here
-# (about 10 minutes in all). A GPU does not help much at this size: the models have 0.1M and 0.2M
-# parameters.
+# **Time**: 82 seconds on a 2-core CPU as it opens, its slowest cell 53 s (class mode: section 5
+# trains each model for a few dozen steps to show how, and compares the two checkpoints shipped in
+# `data/`, trained for 4 CPU minutes each). `FULL = True` in the parameters cell trains both for
+# those 4 minutes here (about 10 minutes in all). A GPU does not help much at this size: the models
+# have 0.1M and 0.2M parameters.
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -100,7 +100,7 @@ THREADS = 1  # CPU threads for torch: on models this small one thread is fastest
 #
 # ## 1. Two algorithms, from pseudocode to code
 #
-# **HRM** (the HRM paper's Figure 4, which the TRM paper reproduces as its Figure 2) has a low-level
+# **HRM** (the HRM paper's [Figure 4][hrm], which the TRM paper reproduces as its [Figure 2][trm]) has a low-level
 # network `f_L` and a high-level network `f_H`, each a stack of 4 transformer blocks. One
 # supervision step runs `N` high-level cycles of `T` low-level updates each; only the very last
 # `f_L` and `f_H` calls keep their gradients:
@@ -120,7 +120,7 @@ THREADS = 1  # CPU threads for torch: on models this small one thread is fastest
 #     return (zH, zL), output_head(zH)
 # ```
 #
-# **TRM** (the TRM paper's Figure 3) keeps the rhythm but uses **one** 2-block network for both updates,
+# **TRM** (the TRM paper's [Figure 3][trm]) keeps the rhythm but uses **one** 2-block network for both updates,
 # and back-propagates through a whole latent recursion instead of one step:
 #
 # ```python
@@ -151,6 +151,10 @@ THREADS = 1  # CPU threads for torch: on models this small one thread is fastest
 #
 # Here is `trm_core`'s TRM. `net(h, injection)` computes the blocks of `h + injection`, so
 # `net(z, y + x)` is the paper's `net(x, y, z)`:
+#
+# [hrm]: https://arxiv.org/abs/2506.21734
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 import inspect
@@ -167,6 +171,27 @@ print(inspect.getsource(TRM.recursion))
 
 # %%
 print(inspect.getsource(HRM.recursion))
+
+# %% [markdown]
+# The same two loops drawn as one supervision step each, time running left to right (a picture for
+# a slide: `trm_core.viz.draw_flow`). Every box is one network call; pale boxes run under
+# `no_grad`, framed ones are back-propagated through. `x` enters every `z` (`z_L`) update and
+# never the `y` (`z_H`) update; what leaves the step is the answer read from `y`, the halting
+# score, and the detached `(y, z)` carried into the next step.
+
+# %%
+from trm_core import viz
+
+fig, axes = plt.subplots(2, 1, figsize=(11, 7.2))
+viz.draw_flow("trm", n=6, T=3, ax=axes[0])  # the paper's Sudoku TRM
+viz.draw_flow("hrm", n=2, T=2, ax=axes[1])  # the paper's HRM
+fig.tight_layout()
+plt.show()
+trm_flow, hrm_flow = viz.flow_boxes("trm", n=6, T=3), viz.flow_boxes("hrm", n=2, T=2)
+print(f"TRM: {len(trm_flow)} calls, {sum(b.grad for b in trm_flow)} with gradients; "
+      f"HRM: {len(hrm_flow)} calls, {sum(b.grad for b in hrm_flow)} with gradients")
+assert (len(trm_flow), sum(b.grad for b in trm_flow)) == (21, 7)
+assert (len(hrm_flow), sum(b.grad for b in hrm_flow)) == (6, 2)
 
 # %% [markdown]
 # Everything else is shared (`trm_core.recursive.RecursiveReasoner`): the input embedding, the
@@ -197,6 +222,23 @@ for name, (score, published) in PAPER.items():
 
 assert configs["hrm-sudoku"].effective_depth == 2 * (2 * 4 + 4) == 24
 assert configs["trm-mlp-sudoku"].effective_depth == 3 * (6 + 1) * 2 == 42
+
+# %% [markdown]
+# Everything that separates the two models, in one table: the structure and the parameters come
+# from the presets above (`viz.comparison_table()` builds them), the results are the TRM paper's
+# ([Table 4][trm] and [Table 5][trm]); `viz.draw_comparison_table()` draws it for a slide.
+#
+# [trm]: https://arxiv.org/abs/2510.04871
+
+# %%
+from IPython.display import Markdown, display
+
+comparison = viz.comparison_table()
+display(Markdown(viz.comparison_markdown(comparison)))
+rows = {row[0]: row[1:] for row in comparison.rows}
+assert rows["parameters (Sudoku)"][0] == f"{PAPER['hrm-sudoku'][1]:,}"
+assert rows["effective depth per step"] == [f"{configs['hrm-sudoku'].effective_depth} layers",
+                                            f"{configs['trm-mlp-sudoku'].effective_depth} layers"]
 
 # %% [markdown]
 # TRM is 4 times smaller and almost twice as deep per supervision step: it trades parameters for
@@ -242,6 +284,9 @@ n = trm_shape.config.n
 trm_log = [("z" if i % (n + 1) < n else "y", blocks, grad) for i, (_, blocks, grad) in enumerate(trm_log)]
 for label, log in (("TRM", trm_log), ("HRM", hrm_log)):
     print(f"{label}: " + " ".join(name + ("*" if grad else "") for name, _, grad in log), "  (* = with gradient)")
+# The diagram of section 1 drew exactly these calls, with these gradients:
+assert [(b.state, b.grad) for b in trm_flow] == [(name, grad) for name, _, grad in trm_log]
+assert [b.grad for b in hrm_flow] == [grad for _, _, grad in hrm_log]
 
 # %%
 def draw_timeline(ax, log, title):
@@ -279,11 +324,13 @@ assert sum(b for _, b, g in trm_log if g) == 14 and sum(b for _, b, g in hrm_log
 # recursion: `n + 1` calls of a 2-block net). HRM justifies its 1-step gradient with the implicit
 # function theorem, which assumes the recursion has reached a fixed point; the TRM paper argues it
 # usually has not, and back-propagating through the whole last recursion is the single largest
-# gain of its ablation (TRM paper, Table 1, Sudoku-Extreme): **87.4% with the full recursion,
+# gain of its ablation (TRM paper, [Table 1][trm], Sudoku-Extreme): **87.4% with the full recursion,
 # 56.5% with the 1-step gradient**.
 #
 # The gradient really stops where the colours say. Back-propagate a loss on the answer and look at
 # which parameters receive a gradient, and whether anything reaches the incoming state:
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 torch.manual_seed(SEED)
@@ -318,10 +365,12 @@ assert (all(p.grad is not None for p in hrm_shape.L_net.parameters())
 # `q_continue`, Q-learning style: the target of `q_continue` is the next step's best Q value, so
 # every training step runs the model a **second time** from the new state. TRM keeps only
 # `q_halt`, trained to predict "my answer is exactly right now", and drops the second pass
-# (`no_ACT_continue` in the reference code; TRM paper, Table 1: 87.4% without it, 86.1% with it).
+# (`no_ACT_continue` in the reference code; TRM paper, [Table 1][trm]: 87.4% without it, 86.1% with it).
 #
 # `trm_core.act.act_step` holds both rules: when `config.act_continue` is on (HRM) it calls
 # `act.continue_target`, the extra pass:
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 from trm_core import act
@@ -506,7 +555,7 @@ for name, r in results.items():
 # %% [markdown]
 # ### Next to the papers
 #
-# The TRM paper's ablation on Sudoku-Extreme (Table 1, exact accuracy on the 423k test puzzles,
+# The TRM paper's ablation on Sudoku-Extreme ([Table 1][trm], exact accuracy on the 423k test puzzles,
 # after training on 1000 puzzles with 1000 augmentations each):
 #
 # | model | Sudoku-Extreme |
@@ -521,7 +570,7 @@ for name, r in results.items():
 # | 1-step gradient (HRM's) | 56.5 |
 # | HRM | 55.0 |
 #
-# and its Table 3, HRM (4 layers, n = k) against TRM (2 layers, n = 2k) at the same (k, T):
+# and its [Table 3][trm], HRM (4 layers, n = k) against TRM (2 layers, n = 2k) at the same (k, T):
 #
 # | (k, T) | HRM | TRM |
 # |---|---|---|
@@ -531,6 +580,8 @@ for name, r in results.items():
 # | (4, 4) | 59.5 | 84.2 |
 #
 # Our two laptop models, side by side with the rows of the paper they correspond to:
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 print(f"{'':<14} {'paper (Sudoku-Extreme)':<28} {'here (6x6, CPU)':<16} {'params':>8} {'depth':>6}  source")
@@ -602,10 +653,12 @@ exercises.check("01.3", answer)
 # 3. **Equal steps instead of equal time.** In the parameters cell set `TRAIN_MINUTES = None` and
 #    `TRAIN_STEPS = 1000`: section 5 then gives both models the same number of optimizer steps.
 #    Which one wins now, and which one took longer?
-# 4. **Table 3 at laptop scale.** Train `hrm-tiny` with `n = k` and `trm-mlp-tiny` with `n = 2k`,
+# 4. **[Table 3][trm] at laptop scale.** Train `hrm-tiny` with `n = k` and `trm-mlp-tiny` with `n = 2k`,
 #    `T = k` for k = 1, 2, 3 (`trainer_for(task, name, model=dict(n=..., T=...))` overrides the
 #    preset's fields, as section 5 calls it). Do you see the paper's peak
 #    at k = 3? Notebook 06 runs this kind of grid.
 # 5. **Two networks for TRM.** The paper's "separate f_H, f_L" row (82.4%) is `hrm-tiny` with full
 #    back-propagation through the last cycle. Write that `recursion` and compare its parameters,
 #    effective depth and accuracy with both models above.
+#
+# [trm]: https://arxiv.org/abs/2510.04871

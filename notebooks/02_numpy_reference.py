@@ -30,7 +30,7 @@
 # **What you need**: NumPy (slicing, broadcasting, `@`); the earlier notebooks help but are not
 # required. No GPU, no data download, no training.
 #
-# **Time**: 10-20 seconds on a laptop CPU; the same with a GPU (everything here runs on the CPU).
+# **Time**: 7 seconds on a 2-core CPU; the same with a GPU (everything here runs on the CPU).
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -261,7 +261,7 @@ print("net(z, y + x):", h_net.shape)
 # %% [markdown]
 # ## 4. TRM: latent recursion and deep recursion
 #
-# The TRM paper (arXiv 2510.04871, Figure 3) gives the whole algorithm as PyTorch-like pseudocode:
+# The TRM paper (arXiv 2510.04871, [Figure 3][trm]) gives the whole algorithm as PyTorch-like pseudocode:
 #
 # ```python
 # def latent_recursion(x, y, z, n=6):
@@ -286,6 +286,8 @@ print("net(z, y + x):", h_net.shape)
 #
 # Here is `latent_recursion` once more, in NumPy, logging what each call updates. (The paper's
 # `y` is the reference code's `z_H`, its `z` is `z_L`, and `T`, `n` are `H_cycles`, `L_cycles`.)
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 def traced_latent_recursion(x, y, z, n, log):
@@ -420,7 +422,7 @@ assert y_h.shape == z_h.shape == (BATCH, L, D)
 # Compare the two logs: TRM's step is `z z z z z z y` three times with **one** network, HRM's is
 # `L L H` twice with **two**. The same loop with one 2-block network instead of two 4-block ones
 # (5M parameters instead of 27M in the published models), and better Sudoku-Extreme accuracy
-# (TRM paper, Table 1): 87.4% for TRM-MLP against 55.0% for HRM.
+# (TRM paper, [Table 1][trm]): 87.4% for TRM-MLP against 55.0% for HRM.
 #
 # ## 6. The check: NumPy against PyTorch on the same weights
 #
@@ -428,6 +430,8 @@ assert y_h.shape == z_h.shape == (BATCH, L, D)
 # no-grad loop for the first `T - 1` cycles). If both implementations are right they must agree to
 # rounding error. First the recursion itself, in float64 end to end: `model.embed`,
 # `model.initial_state` and `model.recursion` (one supervision step) against ours.
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 def as_numpy(t: torch.Tensor) -> np.ndarray:
@@ -584,8 +588,8 @@ exercises.check("02.3", latent_recursion)
 #
 # 1. **Predict, then run.** Before changing `T=3, n=6` to `T=2, n=2` in section 1, write down the
 #    network calls per supervision step, the effective depth and the HRM-style call log you expect.
-#    (The paper's Table 1: `T=2, n=2` drops Sudoku accuracy from 87.4% to 73.7%.)
-# 2. **A single latent.** The paper's Table 2 tries keeping only `z` (71.9% instead of 87.4%). Write
+#    (The paper's [Table 1][trm]: `T=2, n=2` drops Sudoku accuracy from 87.4% to 73.7%.)
+# 2. **A single latent.** The paper's [Table 2][trm] tries keeping only `z` (71.9% instead of 87.4%). Write
 #    a NumPy `single_z_recursion(net, x, z, n)` where the network only ever updates `z`, and decide
 #    which position of `z` the output head should read.
 # 3. **Attention in NumPy.** Rebuild section 1 with `mixer="attention"` and write `traced_block`
@@ -596,3 +600,5 @@ exercises.check("02.3", latent_recursion)
 #    supervision steps. Which tolerance in section 6 catches it?
 # 5. **Chaos and scale.** Repeat section 7 with a smaller `n` or fewer layers. Does the growth per
 #    supervision step depend on the effective depth?
+#
+# [trm]: https://arxiv.org/abs/2510.04871

@@ -32,7 +32,7 @@
 #
 # **What you need**: PyTorch basics (`nn.Module`, tensors, `torch.no_grad`). Notebook 02 helps.
 #
-# **Time**: 15-20 seconds on a laptop CPU, about the same with a GPU (the small models stay on the
+# **Time**: 11 seconds on a 2-core CPU, about the same with a GPU (the small models stay on the
 # CPU; only one supervision step of the published TRM-MLP runs on the GPU, at full size).
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell

@@ -31,9 +31,11 @@
 # **What you need**: notebook 00; notebook 03 section 5 (the ACT carry) helps. No GPU: on a GPU the
 # Sudoku part switches to 9x9 by itself (parameters cell).
 #
-# **Time**: about 10 minutes on a 2-core laptop CPU (1 to 2 minutes in the fast test mode
-# `TRM_FAST=1`), using the shipped 6x6 checkpoint for the long run; add 4 minutes if it has to be
-# trained. On a GPU the Sudoku part is 9x9 and its long run is trained from scratch: allow 40 minutes.
+# **Time**: 101 seconds on a 2-core CPU as it opens, its slowest cell 56 s (the 200-step live
+# Sudoku run; the long run loads the shipped 6x6 checkpoint, and trains for 4 minutes only if there is
+# none); 36 seconds in the fast test mode `TRM_FAST=1`. `FULL = True` in the parameters cell makes
+# the runs full size (15+ minutes on a CPU); on a GPU it also switches Sudoku to 9x9, trained from
+# scratch: allow 40 minutes.
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -92,7 +94,7 @@ SUDOKU_PRESET = "trm-mlp-small" if SUDOKU_SIZE == 9 else "trm-mlp-tiny"
 N_TRAIN = 200 if FAST else (3000 if SUDOKU_SIZE == 6 else 1000)  # training puzzles
 N_TEST = 50 if FAST else 500  # unseen test puzzles
 DATA_SEED = 1  # the shipped checkpoint was trained on seed 0's puzzles: these are all new to it
-SUDOKU_STEPS = 60 if FAST else (1000 if FULL else 250)  # the live-plotted run
+SUDOKU_STEPS = 60 if FAST else (1000 if FULL else 200)  # the live-plotted run
 EVAL_EVERY = 30 if FAST else (250 if FULL else 50)  # evaluate on the test puzzles every this many steps
 LIVE_PLOT = not FAST  # redraw the plot while training (fast mode: one plot at the end)
 USE_PRETRAINED = True  # the long run: load the shipped 6x6 checkpoint when there is one
@@ -105,7 +107,7 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # %% [markdown]
 # ## 1. Deep supervision, ACT and EMA
 #
-# The TRM paper (arXiv 2510.04871, Figure 3) trains like this (the loop around the
+# The TRM paper (arXiv 2510.04871, [Figure 3][trm]) trains like this (the loop around the
 # `deep_recursion` of notebook 02, slightly abridged):
 #
 # ```python
@@ -142,9 +144,11 @@ THREADS = 2  # CPU threads for torch (2 suits a laptop; the models here are tiny
 # - **EMA** (exponential moving average). After every optimizer step the trainer updates
 #   `shadow = 0.999 shadow + 0.001 weights`; evaluation and checkpoints use `shadow`. Small-data
 #   training is noisy, and the average of the last thousand or so weights generalises better than
-#   the last one (the paper's Table 1: 87.4% with EMA, 79.9% without).
+#   the last one (the paper's [Table 1][trm]: 87.4% with EMA, 79.9% without).
 #
 # This is one optimizer step of `trm_core.trainer.Trainer`, the whole of it:
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 import inspect
@@ -517,7 +521,7 @@ exercises.check("04.3", answer)
 # ## What to try next
 #
 # 1. **No EMA.** Train section 4's run with `ema=False` in the `TrainConfig` and compare the test
-#    accuracy curves. The paper's Table 1 says 79.9% without EMA against 87.4% with it on
+#    accuracy curves. The paper's [Table 1][trm] says 79.9% without EMA against 87.4% with it on
 #    Sudoku-Extreme; what do you see at this scale?
 # 2. **One supervision step.** Build the Sudoku model with `N_sup=1`: no deep supervision, no ACT.
 #    Give it the same training time. How much worse is it, and where does its per-step curve end?
@@ -529,3 +533,5 @@ exercises.check("04.3", answer)
 #    lr 1e-4, 2000 warm-up steps). How many steps before the loss even moves, and why?
 # 6. **Longer numbers.** Train on 4-digit addition and test on 4-digit sums only. Does the per-step
 #    accuracy curve rise more slowly than for 2 digits? (Carries have further to travel.)
+#
+# [trm]: https://arxiv.org/abs/2510.04871

@@ -32,9 +32,9 @@
 # **What you need**: notebook 00. A trained model: the shipped checkpoint (or the notebook trains
 # one, 4 minutes on a CPU).
 #
-# **Time**: about 4 minutes on a 2-core laptop CPU with the shipped checkpoint (most of it the
-# n x T table of section 7 on 500 puzzles; 30 seconds in the fast test mode `TRM_FAST=1`), well
-# under a minute with a GPU.
+# **Time**: 56 seconds on a 2-core CPU with the shipped checkpoint, its slowest cell 43 s (section
+# 7, other step counts and other `n`, `T` on unseen puzzles); 26 seconds in the fast test mode
+# `TRM_FAST=1`, well under a minute with a GPU.
 #
 # *Working from a fork?* Set `TRM_WORKBOOK_URL` to your repository before running the first code cell
 # (or edit `REPO_URL` there, and the badge link above); the shipped checkpoints then come from it too.
@@ -175,20 +175,39 @@ if PRETRAINED:
 # A surprise worth keeping: in this small model `z` decodes to nearly the same digits as `y`. The
 # answer is written into both; `z` is updated `n` times per cycle *with* the puzzle `x` added, `y`
 # once per cycle *from* `z`, so `y` is in effect a cleaned-up copy of what `z` has worked out. They
-# are not the same vectors, though (section 4 puts them far apart), and the paper's Table 2 finds
+# are not the same vectors, though (section 4 puts them far apart), and the paper's [Table 2][trm] finds
 # that keeping both beats a single state (87.4% against 71.9% on Sudoku-Extreme). "Latent" means
 # that nothing in the loss asks `z` to be an answer, not that it cannot contain one.
 #
 # ## 3. The decoded answer after every step, coloured by confidence
 #
 # `plot_steps_grid` turns the logits after each supervision step into digits and colours each cell
-# by the softmax probability of that digit (red unsure, green sure); wrong cells get a red frame.
+# by the stablemax probability of that digit (the loss it was trained with; red unsure, green sure);
+# wrong cells get a red frame.
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 steps_view = viz.decode_sudoku_steps(trace, index=0)  # digits, confidence (steps, 6, 6), halt probability
 viz.plot_steps_grid(trace, puzzle=puzzles[0].question, index=0, solution=puzzles[0].answer)
 plt.show()
 print("P(halt) after each step:", np.round(steps_view.halt_probability, 2))
+
+# %% [markdown]
+# The same, as an animation for a slide: one frame per supervision step, on the puzzle whose answer
+# changes most across the steps (with this model most puzzles are already right after step 1, and
+# an animation of those shows nothing happening). ▶ plays it, in JupyterLab, Colab and the book.
+
+# %%
+pred = trace.predictions.cpu().numpy()  # (steps, B, L)
+changes = (pred[1:] != pred[:-1]).sum(axis=(0, 2))  # (B,) cells changed over the steps
+moving = int(changes.argmax())
+anim = viz.animate_solve(trace, puzzle=puzzles[moving].question, index=moving, solution=puzzles[moving].answer)
+print(f"puzzle {moving}: {int(changes[moving])} cell changes over {cfg.N_sup} steps;", " -> ".join(anim.frame_texts))
+assert len(anim.frame_texts) == cfg.N_sup
+if PRETRAINED:
+    assert changes[moving] > 0  # the answer does change across the steps
+viz.animation_html(anim)
 
 # %% [markdown]
 # Over all `N_STATES` puzzles: the mean confidence on blank cells, the fraction of blank cells
@@ -239,7 +258,7 @@ assert np.allclose(np.linalg.norm(fit.components, axis=1), 1.0)  # unit directio
 
 # %% [markdown]
 # `y` (circles) and `z` (squares) sit in different regions: the two carry different kinds of
-# information, which is the paper's argument for keeping both (Table 2: 87.4% with `y` and `z`,
+# information, which is the paper's argument for keeping both ([Table 2][trm]: 87.4% with `y` and `z`,
 # 71.9% with a single `z`). Both take their largest move in the first step or two and then move
 # less and less.
 #
@@ -248,6 +267,8 @@ assert np.allclose(np.linalg.norm(fit.components, axis=1), 1.0)  # unit directio
 # `state_distances` measures `||s_t - s_(t-1)||` over all cells and features, averaged over puzzles.
 # Shrinking distances mean the recursion is settling towards a fixed point; HRM assumed it reaches
 # one (its 1-step gradient rests on that), TRM does not need to.
+#
+# [trm]: https://arxiv.org/abs/2510.04871
 
 # %%
 dy, dz = viz.state_distances(trace.y, relative=True), viz.state_distances(trace.z, relative=True)
@@ -331,15 +352,23 @@ if PRETRAINED:
 # Each is a pure `render(...)` function plus thin ipywidgets wiring, so they can be driven from
 # code: below, the controls are set programmatically and the numbers the explorer reports in
 # `last_info` are checked. Run the notebook yourself to drag the sliders.
+#
+# The shipped model solves most puzzles at its first step, and on those there is nothing to
+# watch. So the explorers open on the first puzzle whose answer *changes* from step to step
+# (`explorer.start_index`; `explorer.changing_puzzles()` lists them all, and the puzzle menu marks
+# them "answer changes"). Pass `start=0` to open on the first puzzle instead.
 
 # %%
 from IPython.display import display
 
 from trm_core.widgets import LatentExplorer, SudokuStepExplorer
 
-explorer = SudokuStepExplorer(model, puzzles[:8])  # solutions come with the Puzzle objects
-box = explorer.widget()  # builds the controls and renders the defaults: puzzle 0, the last step
-assert explorer.last_info["step"] == cfg.N_sup and explorer.last_info["puzzle_index"] == 0
+explorer = SudokuStepExplorer(model, puzzles[:24])  # solutions come with the Puzzle objects
+changing = explorer.changing_puzzles()
+print(f"{len(changing)} of {len(explorer)} puzzles change their answer over the steps: {changing}")
+box = explorer.widget()  # builds the controls and renders the start: a changing puzzle, the last step
+assert explorer.last_info["step"] == cfg.N_sup and explorer.last_info["puzzle_index"] == explorer.start_index
+assert not changing or explorer.start_index == changing[0]
 
 explorer.controls["step"].value = 1  # slide back to the first step
 first_step = dict(explorer.last_info)
@@ -349,8 +378,11 @@ print(first_step)
 print(last_step)
 assert first_step["step"] == 1 and first_step["changed"] is None
 assert last_step["wrong"] <= first_step["wrong"]
-if PRETRAINED:
-    assert last_step["valid"] and last_step["halt_probability"] > first_step["halt_probability"]
+if changing:  # the start puzzle's answer really changes between steps
+    start_pred = explorer.trace(explorer.start_index).predictions[:, 0]  # (steps, cells)
+    assert (start_pred[1:] != start_pred[:-1]).any()
+if PRETRAINED and changing:
+    assert last_step["wrong"] < first_step["wrong"]  # the later steps repaired cells of this puzzle
 
 explorer.controls["n"].value = 1  # think less: one latent update per cycle
 print(explorer.last_text)
@@ -379,7 +411,7 @@ assert explorer.last_info["puzzle_index"] == 1 and explorer.last_info["step"] ==
 
 # %%
 latent = LatentExplorer(model, puzzles[:N_STATES])
-latent_box = latent.widget()
+latent_box = latent.widget()  # opens on a changing puzzle too
 latent.controls["puzzle_index"].value = 3
 at_trained = dict(latent.last_info)
 latent.controls["T"].value = 2 * cfg.T

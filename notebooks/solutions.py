@@ -69,7 +69,7 @@ UNSEEN_SEED = 2026
 # %%
 import math
 
-from trm_core import exercises, numpy_ref, pretrained
+from trm_core import exercises, pretrained
 from trm_core.config import preset
 from trm_core.data import maze, sudoku
 from trm_core.data.grids import inverse_dihedral
@@ -178,7 +178,8 @@ else:
 # ## 06 · Recursion vs scale
 
 # %%
-results["06.1"] = exercises.check("06.1", {cfg: cfg[0] * cfg[1] * (cfg[2] + 1) for cfg in [(4, 2, 1), (2, 2, 3), (1, 2, 7)]})
+depths = {(layers, T, n): layers * T * (n + 1) for layers, T, n in [(4, 2, 1), (2, 2, 3), (1, 2, 7)]}
+results["06.1"] = exercises.check("06.1", depths)
 results["06.2"] = exercises.check("06.2", (1, 4, 5))  # 1 x 4 x 6 = 24 = 2 x 3 x 4 (also (1, 3, 7), (1, 6, 3), ...)
 
 # %% [markdown]

@@ -274,3 +274,31 @@ def test_select_rows_draws_a_seeded_subset(tmp_path):
     assert [r.row for r in csvio.select_rows(path, limit=3)] == [1, 2, 3]
     with pytest.raises(csvio.DataFileError, match="50 rows, fewer than the 51"):
         csvio.select_rows(path, 51)
+
+
+def test_benchmark_examples_are_real_when_a_copy_is_at_hand_and_labelled_when_not(tmp_path, monkeypatch):
+    from conftest import EXTREME, HARD
+    from trm_core.data import examples, maze, sudoku
+
+    monkeypatch.setenv("TRM_DATA_DIR", str(tmp_path / "no-hub-copies"))
+    monkeypatch.setenv("TRM_SHARED_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(examples, "_folders", lambda folder: [folder] if folder else [tmp_path / "empty"])
+    made = examples.maze_hard()
+    assert not made.real and made.label.startswith("GENERATED")
+    assert maze.check_answer(made.question, made.answer) is None and maze.shortest_path_length(made.question) >= 110
+    puzzle = examples.sudoku_extreme()
+    assert not puzzle.real and "GENERATED" in puzzle.label
+    assert sudoku.rating(puzzle.question) >= examples.HARD_SUDOKU_GUESSES
+    assert (sudoku.unique_solution(puzzle.question) == puzzle.answer).all()
+
+    if not (EXTREME.is_file() and HARD.is_file()):
+        pytest.skip("the shared hub-layout CSVs are not here")
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    (folder / "my-sudoku-extreme-sample.csv").write_bytes(EXTREME.read_bytes())
+    (folder / "maze-30x30-hard-train.csv").write_bytes(HARD.read_bytes())
+    real_maze, real_sudoku = examples.maze_hard(folder, index=2), examples.sudoku_extreme(folder)
+    assert real_maze.real and real_maze.label == "real: Maze-Hard, row 3 of maze-30x30-hard-train.csv"
+    assert (real_maze.question.reshape(-1) == maze.read_csv(HARD, limit=3).questions[2]).all()
+    first = sudoku.read_csv(EXTREME, limit=1).questions[0]
+    assert real_sudoku.real and (real_sudoku.question.reshape(-1) == first).all()

@@ -74,3 +74,23 @@ def test_the_guide_plans_a_class_with_measured_times():
         assert script.stem in guide, f"TEACHING.md never mentions {script.stem}"
     for misconception in ("y and z", "All T cycles", "ACT means", "Effective depth"):
         assert misconception in guide
+
+
+PAPERS = {"trm": "https://arxiv.org/abs/2510.04871", "hrm": "https://arxiv.org/abs/2506.21734"}
+
+
+def markdown_texts() -> list[tuple[str, str]]:
+    """(where, text) of every markdown cell of the notebooks, and of the Markdown files."""
+    texts = [(f"{s.name} cell {i}", c.source) for s in sorted(NOTEBOOKS.glob("*.py"))
+             for i, c in enumerate(jupytext.read(s, fmt="py:percent").cells) if c.cell_type == "markdown"]
+    return texts + [(p.name, p.read_text()) for p in [*NOTEBOOKS.glob("*.md"), REPO / "README.md"]]
+
+
+def test_every_table_and_figure_mention_links_to_its_paper():
+    for where, text in markdown_texts():
+        unlinked = re.findall(r"(?<!\[)\b(?:Tables?|Figures?) \d+\b(?!\])", text)
+        assert not unlinked, f"{where}: {unlinked[0]!r} is not a link to the paper"
+        for key in re.findall(r"\[(?:Tables?|Figures?) \d[^\]]*\]\[(\w+)\]", text):
+            assert f"[{key}]: {PAPERS[key]}" in text, f"{where}: link [{key}] is not defined in the cell"
+        for url in re.findall(r"\[(?:Tables?|Figures?) \d[^\]]*\]\(([^)]+)\)", text):
+            assert url in PAPERS.values(), f"{where}: a table or figure links {url}, not a paper"

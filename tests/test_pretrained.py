@@ -85,6 +85,24 @@ def test_shipped_checkpoints_solve_unseen_puzzles(name, minimum):
     assert np.all(np.diff(m["per_step_exact"][:3]) >= -0.02)  # more steps do not hurt
 
 
+@pytest.mark.slow
+def test_the_shipped_maze_model_finds_shortest_paths_in_unseen_mazes():
+    """At least 90% valid shortest paths on 7x7 perfect mazes of another seed, none of its training mazes."""
+    from trm_core.data import maze
+    from trm_core.evaluate import predict
+
+    if not pretrained.available("trm-maze7"):
+        pytest.skip("trm-maze7 is not in data/")
+    model, ckpt = pretrained.load("trm-maze7")
+    trained_on = {q.tobytes() for q in maze.generate(7, 3300, seed=0, loops=0.0).questions}
+    made = maze.generate(7, 320, seed=777, loops=0.0)
+    questions = np.stack([q for q in made.questions if q.tobytes() not in trained_on][:300])
+    answers = maze.from_tokens(predict(model, maze.to_tokens(questions))["predictions"][-1])
+    valid = np.mean([r is None for r in maze.check_answers(questions, answers)])
+    assert valid >= 0.9, f"{100 * valid:.1f}% valid shortest paths"
+    assert np.mean([r is None for r in maze.check_answers(questions, questions)]) == 0  # copying finds none
+
+
 def test_download_addresses_follow_the_repository(monkeypatch):
     monkeypatch.delenv("TRM_WORKBOOK_URL", raising=False)
     import trm_core

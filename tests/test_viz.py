@@ -129,15 +129,22 @@ def test_draw_arc_uses_the_ten_arc_colours():
 
 
 # The answer after every step ----------------------------------------------------------------------
-def test_decode_sudoku_steps_matches_softmax_and_tokens():
+def test_decode_sudoku_steps_uses_stablemax_or_softmax_and_tokens():
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(2, 3, 16, 6, generator=g) * 3
     q_halt = torch.randn(2, 3, generator=g)
-    dec = viz.decode_sudoku_steps(logits, index=1, q_halt=q_halt)
-    p = torch.softmax(logits[:, 1], -1)
+    dec = viz.decode_sudoku_steps(logits, index=1, q_halt=q_halt)  # stablemax: what the models train with
+    x = logits[:, 1].double()
+    s = torch.where(x >= 0, x + 1, 1 / (1 - x))
+    p = s / s.sum(-1, keepdim=True)
     tokens = p.argmax(-1).numpy()
     assert np.array_equal(dec.digits.reshape(2, 16), np.where(tokens <= 1, 0, tokens - 1))
     assert np.allclose(dec.confidence.reshape(2, 16), p.max(-1).values.numpy(), atol=1e-6)
+    soft = viz.decode_sudoku_steps(logits, index=1, probs="softmax")
+    assert np.allclose(soft.confidence.reshape(2, 16), torch.softmax(x, -1).max(-1).values.numpy(), atol=1e-6)
+    assert np.array_equal(soft.digits, dec.digits)  # the same argmax, another confidence
+    with pytest.raises(ValueError, match="probs"):
+        viz.decode_sudoku_steps(logits, probs="sigmoid")
     assert np.allclose(dec.halt_probability, torch.sigmoid(q_halt[:, 1]).numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="square"):
         viz.decode_sudoku_steps(torch.zeros(1, 15, 6))
@@ -289,3 +296,63 @@ def test_state_distance_curves_drawn_on_one_axes_all_fit():
     low, high = ax.get_ylim()
     assert low == 0 and all(np.nanmax(line.get_ydata()) <= high for line in ax.get_lines())
     plt.close(fig)
+
+
+def test_flow_boxes_follow_the_algorithms():
+    trm = viz.flow_boxes("trm", n=6, T=3)
+    assert len(trm) == 21 and [b.grad for b in trm] == [False] * 14 + [True] * 7
+    assert [b.state for b in trm[:7]] == ["z"] * 6 + ["y"]
+    hrm = viz.flow_boxes("hrm", n=2, T=2)
+    assert len(hrm) == 6 and [(b.state, b.update) for b in hrm if b.grad] == [("z", 2), ("y", 1)]
+    assert "z_L" in hrm[0].text and "z_H" in hrm[-1].text
+    with pytest.raises(ValueError, match="arch"):
+        viz.flow_boxes("gpt")
+
+
+def test_draw_flow_draws_every_call_or_says_how_many():
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(2, 1)
+    viz.draw_flow("trm", n=3, T=2, ax=a)
+    assert len(a.flow_boxes) == 8 and "8 network calls, 4 back-propagated" in a.get_title()
+    viz.draw_flow("trm", n=6, T=3, ax=b)  # 6 z updates per cycle: 3 drawn, "...", the last
+    assert len(b.flow_boxes) == 3 * (4 + 1) and "21 network calls, 7 back-propagated" in b.get_title()
+    texts = [t.get_text() for t in b.texts]
+    assert texts.count("...") == 3 and any("n = 6 times" in t for t in texts)
+    assert any("cycle 3 of 3: gradients" == t for t in texts) and any("detached" in t for t in texts)
+    plt.close(fig)
+
+
+def test_the_comparison_table_counts_the_published_models():
+    from trm_core.models import build_model
+
+    table = viz.comparison_table()
+    rows = {r[0]: r[1:] for r in table.rows}
+    assert rows["parameters (Sudoku)"][0] == f"{build_model('hrm-sudoku').num_parameters():,}" == "27,275,266"
+    assert rows["parameters (Sudoku)"][1].startswith("5,028,866")
+    assert rows["effective depth per step"] == ["24 layers", "42 layers"]
+    assert rows["network calls back-propagated"][1].startswith("7 of 21")
+    md = viz.comparison_markdown(table)
+    assert md.count("\n") == len(table.rows) + 1 and "| EMA of weights | no |" in md
+    ax = viz.draw_comparison_table(table)
+    assert len(ax.tables) == 1
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+def test_the_animated_solve_has_a_frame_per_step():
+    import matplotlib.pyplot as plt
+
+    torch.manual_seed(0)
+    logits = torch.randn(4, 36, 8)  # (steps, L, V) of a 6x6 Sudoku
+    anim = viz.animate_solve(logits, solution=np.ones((6, 6), int))
+    dec = viz.decode_sudoku_steps(logits)
+    assert len(anim.frame_texts) == 4 and anim.frame_texts[2].startswith("step 3 / 4")
+    anim._func(2)  # draw frame 3: its digits are step 3's
+    ax = anim._fig.axes[0]
+    drawn = sorted(t.get_text() for t in ax.texts if t.get_text().isdigit())
+    assert drawn == sorted(str(d) for d in dec.digits[2].reshape(-1) if d)
+    assert ax.get_title() == anim.frame_texts[2]
+    html = viz.animation_html(anim)
+    assert "<script" in html.data and not plt.fignum_exists(anim._fig.number)

@@ -110,7 +110,7 @@ def test_render_counts_wrong_cells_against_the_solution(model, puzzles):
 
 def test_step_widget_rerenders_on_each_control(model, puzzles):
     calls = NetCalls(model)
-    ex = widgets.SudokuStepExplorer(model, puzzles)
+    ex = widgets.SudokuStepExplorer(model, puzzles, start=0)
     box = ex.widget()
     assert ex.widget() is box and ex.output in box.children
     assert ex.last_info == dict(ex.last_info, puzzle_index=0, step=3, n=2, T=1)
@@ -161,7 +161,7 @@ def test_explorer_reads_a_split_and_checks_sizes(model, puzzles):
 
 
 def test_latent_explorer_follows_the_chosen_puzzle(model, puzzles):
-    ex = widgets.latent_explorer(model, puzzles)
+    ex = widgets.latent_explorer(model, puzzles, start=0)
     ex.widget()
     assert ex.last_info["puzzle_index"] == 0
     tr = ex.trace()
@@ -187,3 +187,29 @@ def test_import_without_ipywidgets(monkeypatch, model, puzzles):
     assert ex.render(0, step=1) is ex.last_figure  # rendering needs no ipywidgets
     with pytest.raises(ImportError, match="pip install"):
         ex.widget()
+
+
+def test_explorers_open_on_a_puzzle_whose_answer_changes(model, puzzles):
+    ex = widgets.SudokuStepExplorer(model, puzzles)
+    changes = []
+    for i in range(len(ex)):
+        pred = ex.trace(i).predictions[:, 0]  # (steps, cells) of puzzle i alone
+        changes.append(bool((pred[1:] != pred[:-1]).any()))
+    assert ex.changing_puzzles() == [i for i, c in enumerate(changes) if c]
+    assert ex.start_index == (ex.changing_puzzles() or [0])[0]
+    ex.widget()
+    assert ex.last_info["puzzle_index"] == ex.start_index
+    labels = [label for label, _ in ex.controls["puzzle_index"].options]
+    assert [i for i, label in enumerate(labels) if "answer changes" in label] == ex.changing_puzzles()
+
+    pinned = widgets.latent_explorer(model, puzzles, start=2)
+    pinned.widget()
+    assert pinned.start_index == 2 and pinned.last_info["puzzle_index"] == 2
+    with pytest.raises(IndexError, match="out of range"):
+        widgets.SudokuStepExplorer(model, puzzles, start=7)
+
+
+def test_an_explorer_of_solved_puzzles_opens_on_the_first(model, puzzles, monkeypatch):
+    ex = widgets.SudokuStepExplorer(model, puzzles)
+    monkeypatch.setattr(ex, "changing_puzzles", lambda: [])  # a model that never changes its mind
+    assert ex.start_index == 0

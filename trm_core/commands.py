@@ -46,6 +46,20 @@ def parse_overrides(pairs: list[str]) -> tuple[dict, dict]:
     return model, train
 
 
+def parse_task_options(pairs: list[str]) -> dict:
+    """``--task-option key=value`` pairs -> make_task keywords, values parsed as JSON when they can be."""
+    options = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--task-option {pair!r} is not key=value")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
 def _print_eval(metrics: dict, file=None) -> None:
     file = file or sys.stdout
     per = metrics.get("per_step_exact", [])
@@ -131,7 +145,8 @@ def cmd_train(args) -> int:
         if not args.steps:
             train_over["max_steps"] = 0  # no step limit: the minutes decide, schedule included
     settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                    preset=preset_name, model=model_over, train=train_over)
+                    preset=preset_name, model=model_over, train=train_over,
+                    task_options=parse_task_options(args.task_option))
     out = Path(args.out or f"runs/{task_name}-{preset_name}")
     with ckpt_io.run_lock(out):  # a second `trm train` into the same folder stops here
         prepare_run_folder(out, args.overwrite)
@@ -329,6 +344,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="run directory (default runs/TASK-PRESET)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the task (repeatable), e.g. loops=0 for perfect mazes; see make_task")
     p.add_argument("overrides", nargs="*", help="key=value settings of ModelConfig or TrainConfig")
     p.set_defaults(func=cmd_train)
 

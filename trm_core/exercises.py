@@ -202,7 +202,8 @@ def _01_1(answer):
 
 
 @exercise("01.2", "network calls that receive gradients in one TRM supervision step (T = 3, n = 6)",
-          "The first T - 1 cycles run under torch.no_grad(); section 3 counts the calls that the backward pass reaches.",
+          "The first T - 1 cycles run under torch.no_grad(); section 3 counts the calls that the backward "
+          "pass reaches.",
           "n + 1 = 7: the whole last cycle (6 z updates and the y update) is back-propagated, the "
           "first 2 cycles are not. HRM's one-step gradient reaches only 2 calls.")
 def _01_2(answer):
@@ -423,7 +424,7 @@ def _04_1(answer):
         raise Wrong(f"not {got:g}: where in the 2000-step warm-up is step 999?")
 
 
-@exercise("04.2", "EMA with decay 0.999: after how many steps does the average of a weight that jumped from 0 to 1 pass 0.5?",
+@exercise("04.2", "EMA with decay 0.999: steps until the average of a weight that jumped from 0 to 1 passes 0.5",
           "After k updates the EMA copy holds 1 - 0.999**k of the new value; solve 1 - 0.999**k >= 0.5 for the "
           "smallest whole k (or just loop).",
           "693 steps: the EMA lags the weights by hundreds of steps, which averages out the noise of single steps.")
@@ -581,7 +582,7 @@ def _07_1(answer, seed: int = 7, size: int = 9):
         raise Wrong(reason)
 
 
-@exercise("07.2", "the number of different augmentations of an ARC task (8 symmetries x colour permutations, black fixed)",
+@exercise("07.2", "the number of augmentations of an ARC task (8 symmetries x colour permutations, black fixed)",
           "Black (colour 0) stays black; the other 9 colours may be permuted in any order (`arc.random_aug`).",
           "8 x 9! = 2,903,040 versions of every task; training samples 1000 of them.")
 def _07_2(answer):
@@ -598,7 +599,7 @@ def _07_2(answer):
         raise Wrong(f"not {got}: multiply the symmetries by the colour permutations")
 
 
-@exercise("07.3", "undo(grid, aug): map an augmented ARC grid back (aug.k: dihedral transform, aug.colours: colour map)",
+@exercise("07.3", "undo(grid, aug): map an augmented ARC grid back (aug.k: transform, aug.colours: colour map)",
           "Undo the colour map with its inverse permutation (np.argsort) and the transform with "
           "`grids.inverse_dihedral(grid, k)`: a rotation by 90 degrees is undone by one the other way.",
           "augmentation is exactly invertible, which is what lets the votes of 1000 versions be counted together.")

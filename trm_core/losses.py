@@ -14,6 +14,13 @@ def stablemax_s(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     return torch.where(x < 0, 1 / (1 - x + eps), x + 1)
 
 
+def stablemax_probs(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Stablemax probabilities ``s(x_i) / sum_j s(x_j)`` along ``dim``: what a stablemax-trained model
+    means by "how sure". Not shift-invariant (unlike softmax): apply it to the raw logits."""
+    s = stablemax_s(x)
+    return s / s.sum(dim=dim, keepdim=True)
+
+
 def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     s = stablemax_s(x)
     return torch.log(s / s.sum(dim=dim, keepdim=True))

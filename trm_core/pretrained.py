@@ -29,6 +29,11 @@ CHECKPOINTS = {
     "trm-sudoku6": ("trm-sudoku6.pt", "772cee74043cb8291504ae3523e81e419e7beeb259d1b48b2e4f7c614bdf004d"),
     # hrm-tiny
     "hrm-sudoku6": ("hrm-sudoku6.pt", "a4d5c91c502dfeb3cc0e6dbcd82710f12a6d9720179c1ca7d43e05a508fcc5d8"),
+    # trm-mlp-tiny on 7x7 perfect mazes (notebook 07)
+    "trm-maze7": ("trm-maze7.pt", "2f3abd893cffd0730f1de06a419746b64a05af76d946e0de31bcb088c3b423c2"),
+    # notebook 06's full-size grid (a CSV, not a checkpoint: read it with the csv module)
+    "recursion-vs-scale": ("recursion_vs_scale.csv",
+                           "896d1ea1d131ab8f827f439c84e9b9aa5c641b6d1c18c5adca132688dc3c05d2"),
 }
 CACHE = Path.home() / ".cache" / "trm_workbook"
 

@@ -238,15 +238,36 @@ class SudokuSteps(NamedTuple):
     """A Sudoku answer decoded after every supervision step (one puzzle)."""
 
     digits: np.ndarray  # (steps, size, size) predicted digits (0 where the model predicts PAD/blank)
-    confidence: np.ndarray  # (steps, size, size) softmax probability of the predicted token
+    confidence: np.ndarray  # (steps, size, size) probability of the predicted token (stablemax or softmax)
     halt_probability: np.ndarray | None  # (steps,) sigmoid(q_halt), when known
 
 
-def decode_sudoku_steps(trace_or_logits, index: int = 0, q_halt=None) -> SudokuSteps:
+#: How logits become probabilities: "stablemax" for a model trained with the stablemax loss (the
+#: published runs and ``TrainConfig``'s default), "softmax" for one trained with ``loss="softmax"``.
+PROBS = ("stablemax", "softmax")
+
+
+def token_probs(logits, probs: str = "stablemax") -> np.ndarray:
+    """Logits (..., V) -> float64 probabilities (..., V) over the vocabulary, by stablemax or softmax."""
+    if probs not in PROBS:
+        raise ValueError(f"probs must be one of {', '.join(PROBS)}, got {probs!r}")
+    lg = _numpy(logits).astype(np.float64)
+    if probs == "softmax":
+        p = np.exp(lg - lg.max(-1, keepdims=True))
+        return p / p.sum(-1, keepdims=True)
+    import torch
+
+    from .losses import stablemax_probs
+
+    return stablemax_probs(torch.from_numpy(lg), dim=-1).numpy()  # on the raw logits: no shift
+
+
+def decode_sudoku_steps(trace_or_logits, index: int = 0, q_halt=None, probs: str = "stablemax") -> SudokuSteps:
     """Digits and confidences after each step for puzzle ``index`` of a Trace or of logits.
 
     Logits: (steps, B, L, V) (pick row ``index``) or (steps, L, V). q_halt: (steps, B) or (steps,)
-    logits, taken from the Trace when one is given.
+    logits, taken from the Trace when one is given. The confidence of a digit is its probability
+    under ``probs``: "stablemax" (the loss the models train with) or "softmax".
     """
     from .data import sudoku
 
@@ -262,9 +283,8 @@ def decode_sudoku_steps(trace_or_logits, index: int = 0, q_halt=None) -> SudokuS
     size = int(round(np.sqrt(L)))
     if size * size != L:
         raise ValueError(f"{L} answer positions do not make a square Sudoku grid")
-    p = np.exp(lg - lg.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)  # softmax (steps, L, V)
-    tokens = p.argmax(-1)
+    p = token_probs(lg, probs)  # (steps, L, V)
+    tokens = p.argmax(-1)  # the logits' argmax: both maps are increasing
     digits = np.clip(sudoku.from_tokens(tokens), 0, size).reshape(steps, size, size)
     conf = p.max(-1).reshape(steps, size, size)
     halt = None
@@ -276,18 +296,19 @@ def decode_sudoku_steps(trace_or_logits, index: int = 0, q_halt=None) -> SudokuS
 
 
 def plot_steps_grid(trace_or_logits, puzzle=None, index: int = 0, solution=None, steps=None, q_halt=None,
-                    fig=None, cols: int | None = None):
+                    fig=None, cols: int | None = None, probs: str = "stablemax"):
     """A row of Sudoku grids, the decoded answer y after each supervision step, coloured by confidence.
 
     trace_or_logits: a :class:`~trm_core.recursive.Trace` or logits (steps, B, L, V) / (steps, L, V);
     ``index`` picks the puzzle of the batch. ``puzzle``: the question (its digits are drawn as
     givens). ``solution``: the answer, to mark wrong cells. ``steps``: which supervision steps to
-    show, counted from 1 as in the titles (default all). Returns the figure.
+    show, counted from 1 as in the titles (default all). ``probs``: see :func:`decode_sudoku_steps`.
+    Returns the figure.
     """
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    dec = decode_sudoku_steps(trace_or_logits, index, q_halt)
+    dec = decode_sudoku_steps(trace_or_logits, index, q_halt, probs)
     n_steps, size = dec.digits.shape[0], dec.digits.shape[1]
     shown = list(range(1, n_steps + 1)) if steps is None else [int(s) for s in steps]
     bad = [s for s in shown if not 1 <= s <= n_steps]
@@ -312,7 +333,7 @@ def plot_steps_grid(trace_or_logits, puzzle=None, index: int = 0, solution=None,
     for ax in axes[len(shown):]:
         ax.set_axis_off()
     fig.colorbar(ScalarMappable(Normalize(0, 1), CONFIDENCE_CMAP), ax=list(axes), shrink=0.8,
-                 label="confidence (softmax prob.)")
+                 label=f"confidence ({probs} prob.)")
     return fig
 
 
@@ -567,3 +588,212 @@ def save_training_summary(history: list[dict], metrics: dict, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures for a slide: the flow of one supervision step, HRM vs TRM, an animated solve
+# ---------------------------------------------------------------------------------------------
+FLOW_COLORS = {"z": "tab:orange", "y": "tab:blue", "x": "#7f7f7f"}
+
+
+class FlowBox(NamedTuple):
+    cycle: int  # 1..T
+    state: str  # "z" (TRM's z, HRM's z_L) or "y" (TRM's y, HRM's z_H)
+    update: int  # 1..n for z, 1 for y
+    grad: bool  # back-propagated through
+    text: str
+
+
+def flow_boxes(arch: str = "trm", n: int = 3, T: int = 3) -> list[FlowBox]:
+    """The network calls of one supervision step, in order, with the gradient each receives.
+
+    TRM: every call of its one network in the last cycle has gradients. HRM: only the last L and the
+    last H update (the one-step gradient)."""
+    if arch not in ("trm", "hrm"):
+        raise ValueError(f"arch must be 'trm' or 'hrm', got {arch!r}")
+    if n < 1 or T < 1:
+        raise ValueError(f"n and T must be at least 1, got n={n}, T={T}")
+    hrm = arch == "hrm"
+    z_text = "z_L = L(z_L + z_H + x)" if hrm else "z = net(x + y + z)"
+    y_text = "z_H = H(z_H + z_L)" if hrm else "y = net(y + z)"
+    boxes = []
+    for c in range(1, T + 1):
+        for k in range(1, n + 1):
+            grad = c == T and (k == n or not hrm)
+            boxes.append(FlowBox(c, "z", k, grad, z_text))
+        boxes.append(FlowBox(c, "y", 1, c == T, y_text))
+    return boxes
+
+
+def draw_flow(arch: str = "trm", n: int = 3, T: int = 3, ax=None, max_updates: int = 3):
+    """A drawn diagram of one supervision step: how x, y and z (HRM: x, z_H, z_L) flow through the
+    network calls, which calls get gradients, and what leaves the step (answer, halting, carry).
+
+    Three lanes: x on top, z (z_L) in the middle, y (z_H) below. Each box is one network call;
+    pale boxes run under no_grad. Cycles with more than ``max_updates`` z updates are drawn with
+    "..." but labelled with the real n. Returns the ax.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    hrm = arch == "hrm"
+    boxes = flow_boxes(arch, n, T)
+    ax = _ax(ax, figsize=(11, 3.6))
+    lane = {"x": 2.0, "z": 1.0, "y": 0.0}
+    names = {"x": "x (question)", "z": "z_L (low level)" if hrm else "z (latent)",
+             "y": "z_H (high level)" if hrm else "y (answer)"}
+    pos, col = [], 0.0  # x position of every drawn box (None for calls hidden behind "...")
+    for b in boxes:
+        if b.state == "z" and max_updates < b.update < n:
+            pos.append(None)
+            continue
+        if b.state == "z" and b.update == n and n > max_updates:
+            col += 0.6  # room for the "..."
+        pos.append(col)
+        col += 1.0
+        if b.state == "y":
+            col += 0.5  # a gap between cycles
+    end = col
+    drawn = []
+    for b, x0 in zip(boxes, pos):
+        if x0 is None:
+            continue
+        colour = FLOW_COLORS[b.state]
+        ax.add_patch(FancyBboxPatch((x0 + 0.05, lane[b.state] - 0.3), 0.8, 0.6, boxstyle="round,pad=0.02",
+                                    fc=colour, ec="black" if b.grad else colour, lw=1.8 if b.grad else 0.5,
+                                    alpha=1.0 if b.grad else 0.3))
+        label = ("L" if hrm else "net") if b.state == "z" else ("H" if hrm else "net")
+        ax.text(x0 + 0.45, lane[b.state], f"{label}\n{b.state}{b.update}" if b.state == "z" else label,
+                ha="center", va="center", fontsize=8, color="white" if b.grad else "black")
+        drawn.append(b)
+        if b.state == "z":  # x comes down into every z update
+            ax.add_patch(FancyArrowPatch((x0 + 0.45, lane["x"] - 0.25), (x0 + 0.45, lane["z"] + 0.32),
+                                         arrowstyle="->", color=FLOW_COLORS["x"], lw=0.8, mutation_scale=8))
+        else:  # z goes into the y update
+            ax.add_patch(FancyArrowPatch((x0 + 0.2, lane["z"] - 0.32), (x0 + 0.45, lane["y"] + 0.32),
+                                         arrowstyle="->", color=FLOW_COLORS["z"], lw=0.8, mutation_scale=8))
+        if b.state == "z" and b.update == n and n > max_updates:
+            ax.text(x0 - 0.3, lane["z"], "...", ha="center", va="center", fontsize=12)
+    for c in range(1, T + 1):  # bracket each cycle, and say whether it learns
+        xs = [p for b, p in zip(boxes, pos) if p is not None and b.cycle == c]
+        left, right = min(xs), max(xs) + 0.9
+        learns = c == T
+        ax.plot([left, right], [-0.55, -0.55], color="black" if learns else "gray", lw=1.2)
+        ax.text((left + right) / 2, -0.8, f"cycle {c} of {T}: " + (
+            ("last L and H get gradients" if hrm else "gradients") if learns else "no grad"),
+            ha="center", va="top", fontsize=8, color="black" if learns else "gray")
+    ax.add_patch(FancyBboxPatch((-0.1, lane["x"] - 0.25), end - 0.3, 0.5, boxstyle="round,pad=0.02",
+                                fc="#e6e6e6", ec="none"))
+    ax.text((end - 0.4) / 2, lane["x"], f"each cycle: {boxes[0].text}, n = {n} times; then {boxes[n].text}",
+            ha="center", va="center", fontsize=8, color="#404040")
+    for s in ("x", "z", "y"):
+        ax.text(-0.3, lane[s], names[s], ha="right", va="center", fontsize=9, color=FLOW_COLORS[s])
+    out = end + 0.2
+    ax.text(out, 0.0, f"{'z_H' if hrm else 'y'} -> output head: answer\n"
+            f"{'z_H' if hrm else 'y'} -> Q head: halt?" + (" (and q_continue:\n   one more pass)" if hrm else ""),
+            ha="left", va="center", fontsize=8)
+    ax.text(out, 1.0, "(y, z) detached:\nthe carry into the\nnext supervision step" if not hrm else
+            "(z_H, z_L) detached:\nthe carry into the\nnext supervision step", ha="left", va="center", fontsize=8)
+    calls, grads = len(boxes), sum(b.grad for b in boxes)
+    ax.set_title(f"{'HRM' if hrm else 'TRM'}, one supervision step (n={n}, T={T}): {calls} network calls, "
+                 f"{grads} back-propagated" + (" (two networks, L and H)" if hrm else " (one network)"), fontsize=10)
+    ax.set_xlim(-2.6, end + 3.2)
+    ax.set_ylim(-1.2, 2.5)
+    ax.axis("off")
+    ax.flow_boxes = drawn  # what was drawn, for tests and for readers of the figure
+    return ax
+
+
+class Table(NamedTuple):
+    columns: list
+    rows: list  # one list of cells per row, the first cell the row's name
+
+
+def comparison_table() -> Table:
+    """HRM against TRM as published: networks, depth, gradients, halting, EMA, parameters (counted
+    by building the published presets) and the TRM paper's results."""
+    from .models import build_model
+
+    hrm, mlp, att = (build_model(name) for name in ("hrm-sudoku", "trm-mlp-sudoku", "trm-att-sudoku"))
+    h, t = hrm.config, mlp.config
+    h_calls, t_calls = h.T * (h.n + 1), t.T * (t.n + 1)
+    rows = [
+        ["networks", "2 (L and H)", "1"],
+        ["layers per network", f"{h.layers} (L) and {h.h_layers} (H)", f"{t.layers}"],
+        ["parameters (Sudoku)", f"{hrm.num_parameters():,}", f"{mlp.num_parameters():,} (MLP), "
+                                                             f"{att.num_parameters():,} (attention)"],
+        ["updates per supervision step", f"T={h.T} cycles of n={h.n} L + 1 H", f"T={t.T} cycles of n={t.n} z + 1 y"],
+        ["effective depth per step", f"{h.effective_depth} layers", f"{t.effective_depth} layers"],
+        ["network calls back-propagated", f"2 of {h_calls} (one-step gradient)",
+         f"{t.n + 1} of {t_calls} (last cycle)"],
+        ["ACT passes per training step", "2 (Q-learning continue target)", "1 (halt only)"],
+        ["EMA of weights", "no", f"yes ({0.999})"],
+        ["Sudoku-Extreme (exact)", "55.0%", "87.4% (MLP), 74.7% (attention)"],
+        ["Maze-Hard (exact)", "74.5%", "85.3% (attention)"],
+        ["ARC-AGI-1 / ARC-AGI-2 (pass@2)", "40.3% / 5.0%", "44.6% / 7.8% (attention)"],
+    ]
+    return Table(["", "HRM", "TRM"], rows)
+
+
+def comparison_markdown(table: Table | None = None) -> str:
+    """The comparison as a Markdown table (for a notebook's Markdown output or a slide)."""
+    table = table or comparison_table()
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def draw_comparison_table(table: Table | None = None, ax=None):
+    """The comparison drawn with matplotlib's table, for a slide. Returns the ax."""
+    table = table or comparison_table()
+    ax = _ax(ax, figsize=(11, 0.38 * (len(table.rows) + 1) + 0.3))
+    ax.axis("off")
+    drawn = ax.table(cellText=[row for row in table.rows], colLabels=table.columns, loc="center", cellLoc="left",
+                     colWidths=[0.3, 0.3, 0.4])
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(9)
+    drawn.scale(1, 1.35)
+    for (r, c), cell in drawn.get_celld().items():
+        if r == 0 or c == 0:
+            cell.set_text_props(fontweight="bold")
+    ax.set_title("HRM and TRM as published (TRM paper, arXiv 2510.04871)", fontsize=10)
+    return ax
+
+
+def animate_solve(trace_or_logits, puzzle=None, index: int = 0, solution=None, interval: int = 700,
+                  probs: str = "stablemax"):
+    """A matplotlib animation of the answer after each supervision step, one frame per step:
+    the grid coloured by confidence, givens bold, wrong cells framed when ``solution`` is given.
+    Show it with :func:`animation_html`; ``anim.frame_texts`` holds each frame's title."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    dec = decode_sudoku_steps(trace_or_logits, index, probs=probs)
+    steps = len(dec.digits)
+    answer = None if solution is None else _sudoku_grid(solution)
+    fig, ax = plt.subplots(figsize=(4, 4.3))
+    titles = []
+    for k in range(steps):
+        wrong = None if answer is None else dec.digits[k] != answer
+        titles.append(f"step {k + 1} / {steps}" + ("" if wrong is None else f": {int(wrong.sum())} cells wrong"))
+
+    def frame(k):
+        ax.clear()
+        wrong = None if answer is None else dec.digits[k] != answer
+        draw_sudoku(dec.digits[k], ax=ax, givens=puzzle, confidence=dec.confidence[k], wrong=wrong, title=titles[k])
+        return list(ax.texts)
+
+    anim = FuncAnimation(fig, frame, frames=steps, interval=interval, repeat=True, blit=False)
+    anim.frame_texts, anim.decoded = titles, dec
+    frame(0)
+    return anim
+
+
+def animation_html(anim):
+    """An object that plays ``anim`` in JupyterLab, Colab and a static book (JavaScript, no ffmpeg);
+    the figure is closed so that it is not shown a second time as a still."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML
+
+    html = anim.to_jshtml(default_mode="loop")
+    plt.close(anim._fig)
+    return HTML(html)

@@ -8,7 +8,7 @@ pyplot, so nothing leaks) and keeps it in ``last_figure``, with a one-paragraph 
 figure is shown as a PNG, so it works with ``%matplotlib inline`` on Colab and JupyterLab alike.
 
     ex = SudokuStepExplorer(model, task.test)   # or a list of puzzle strings / grids
-    ex                                          # the last line of a cell shows the widget
+    ex                                          # shows the widget, open on a puzzle whose answer changes
     ex.render(puzzle_index=0, step=3, n=8)      # the same picture, without widgets
 
 ipywidgets is imported only inside ``widget()``: ``import trm_core.widgets`` works without it.
@@ -78,7 +78,7 @@ class _Explorer:
 
     max_cached = 64
 
-    def __init__(self, model, puzzles, solutions=None, steps: int | None = None):
+    def __init__(self, model, puzzles, solutions=None, steps: int | None = None, start="changing"):
         self.model = model
         self.questions, self._solutions = _read_puzzles(puzzles, solutions)
         cells = model.config.seq_len
@@ -94,6 +94,25 @@ class _Explorer:
         self.last_figure = None
         self.last_text = ""
         self.last_info: dict = {}
+        self._changing: list[int] | None = None
+        if start != "changing":
+            self._index(start)
+        self._start = start
+
+    @property
+    def start_index(self) -> int:
+        """The puzzle the widget opens on: by default the first whose answer changes over the steps
+        (a trained model solves most puzzles at step 1, and then there is nothing to watch)."""
+        if self._start != "changing":
+            return int(self._start)
+        return (self.changing_puzzles() or [0])[0]
+
+    def changing_puzzles(self) -> list[int]:
+        """Puzzles whose decoded answer changes from one supervision step to another (model's n and T)."""
+        if self._changing is None:
+            pred = self._reason(list(range(len(self))), *self._settings(None, None), keep_states=False).predictions
+            self._changing = np.flatnonzero((pred[1:] != pred[:-1]).any(-1).any(0).cpu().numpy()).tolist()
+        return self._changing
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -129,7 +148,9 @@ class _Explorer:
 
     # Wiring ---------------------------------------------------------------------------------
     def _puzzle_options(self) -> list[tuple[str, int]]:
-        return [(f"puzzle {i} ({int((q == 0).sum())} blanks)", i) for i, q in enumerate(self.questions)]
+        changing = set(self.changing_puzzles())
+        return [(f"puzzle {i} ({int((q == 0).sum())} blanks{', answer changes' if i in changing else ''})", i)
+                for i, q in enumerate(self.questions)]
 
     def _recursion_sliders(self, W) -> dict:
         cfg = self.model.config
@@ -250,7 +271,7 @@ class SudokuStepExplorer(_Explorer):
 
     def _controls(self, W) -> dict:
         return {
-            "puzzle_index": W.Dropdown(options=self._puzzle_options(), value=0, description="puzzle"),
+            "puzzle_index": W.Dropdown(options=self._puzzle_options(), value=self.start_index, description="puzzle"),
             "step": W.IntSlider(value=self.steps, min=1, max=self.steps, description="step"),
             **self._recursion_sliders(W),
         }
@@ -263,11 +284,13 @@ class LatentExplorer(_Explorer):
     The PCA is fitted on every puzzle's states at once, so the axes stay put when you change puzzle.
     """
 
-    def __init__(self, model, puzzles, solutions=None, steps: int | None = None, max_puzzles: int = 16):
-        super().__init__(model, puzzles, solutions, steps)
+    def __init__(self, model, puzzles, solutions=None, steps: int | None = None, max_puzzles: int = 16,
+                 start="changing"):
+        super().__init__(model, puzzles, solutions, steps, start)
         self.questions = self.questions[:max_puzzles]
         if self._solutions is not None:
             self._solutions = self._solutions[:max_puzzles]
+        self._index(self.start_index)
 
     def trace(self, n: int | None = None, T: int | None = None):
         """The Trace (with states) of all the explorer's puzzles under n and T (cached)."""
@@ -300,7 +323,7 @@ class LatentExplorer(_Explorer):
 
     def _controls(self, W) -> dict:
         return {
-            "puzzle_index": W.Dropdown(options=self._puzzle_options(), value=0, description="puzzle"),
+            "puzzle_index": W.Dropdown(options=self._puzzle_options(), value=self.start_index, description="puzzle"),
             **self._recursion_sliders(W),
         }
 
@@ -309,11 +332,12 @@ class LatentExplorer(_Explorer):
         return W.VBox([W.HBox([c["puzzle_index"]]), W.HBox([c["n"], c["T"]]), self.output])
 
 
-def step_explorer(model, puzzles, solutions=None, steps: int | None = None) -> SudokuStepExplorer:
+def step_explorer(model, puzzles, solutions=None, steps: int | None = None, start="changing") -> SudokuStepExplorer:
     """A :class:`SudokuStepExplorer`; as the last line of a cell it shows its widget."""
-    return SudokuStepExplorer(model, puzzles, solutions, steps)
+    return SudokuStepExplorer(model, puzzles, solutions, steps, start)
 
 
-def latent_explorer(model, puzzles, solutions=None, steps: int | None = None, max_puzzles: int = 16) -> LatentExplorer:
+def latent_explorer(model, puzzles, solutions=None, steps: int | None = None, max_puzzles: int = 16,
+                    start="changing") -> LatentExplorer:
     """A :class:`LatentExplorer`; as the last line of a cell it shows its widget."""
-    return LatentExplorer(model, puzzles, solutions, steps, max_puzzles)
+    return LatentExplorer(model, puzzles, solutions, steps, max_puzzles, start)

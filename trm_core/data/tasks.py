@@ -300,6 +300,8 @@ def make_task(name: str, size: int | None = None, n_train: int | None = None, n_
         return _BUILDERS[name](name, size=size, n_train=n_train, n_test=n_test, seed=seed, **options)
     except TypeError as e:
         if "unexpected keyword" in str(e):
-            raise UserError(f"task {name!r}: {e}") from None
+            option = str(e).rsplit(" ", 1)[-1]
+            raise UserError(f"task {name!r} has no option {option} "
+                            "(see make_task's docstring for its options)") from None
         raise
 
