@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .errors import UserError
@@ -23,9 +24,17 @@ class Carry:
     batch: dict  # the puzzles being worked on: inputs (B, L), labels (B, L), puzzle_identifiers (B,)
 
 
-def halts(q_halt, q_continue=None, act_continue: bool = False):
+def halts(q_halt, q_continue=None, act_continue: bool = False, threshold: float | None = None):
     """The halting rule (torch or numpy): ``q_halt > q_continue`` for a model trained with the continue
-    loss (HRM; ``config.act_continue``), else ``q_halt > 0`` (TRM: "I am right" with P > 0.5)."""
+    loss (HRM; ``config.act_continue``), else ``q_halt > 0`` (TRM: "I am right" with P > 0.5).
+
+    With a ``threshold`` P (inference only), both models halt when P(halt) = sigmoid(q_halt) >= P."""
+    if threshold is not None:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise UserError(f"a halting threshold is a probability in [0, 1], got {threshold}")
+        if isinstance(q_halt, torch.Tensor):
+            return torch.sigmoid(q_halt.double()) >= threshold
+        return 1.0 / (1.0 + np.exp(-np.asarray(q_halt, np.float64))) >= threshold
     if act_continue:
         if q_continue is None:
             raise UserError("a model trained with the continue loss (HRM) halts on q_halt > q_continue: "

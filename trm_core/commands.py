@@ -5,6 +5,7 @@ same in a few lines.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -204,13 +205,25 @@ def read_eval_file(ckpt: dict, path: str):
     return task
 
 
+def solve_options(args, device) -> dict:
+    """The adaptive-inference and test-time-compute options of ``trm eval`` for :func:`trm_core.solve.solve`."""
+    members = [load_checkpoint_model(path, device)[0] for path in args.ensemble]
+    return dict(max_steps=args.steps, halt_threshold=args.halt_threshold, samples=args.samples, noise=args.noise,
+                select=args.select, members=members, seed=args.seed)
+
+
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate
+    from .evaluate import evaluate, evaluate_adaptive
 
     device = pick_device(args.device)
     model, ckpt = load_checkpoint_model(args.checkpoint, device)
     task = read_eval_file(ckpt, args.data)
+    options = solve_options(args, device)
+    t0 = time.perf_counter()
     metrics = evaluate(model, task, steps=args.steps, batch_size=args.batch_size)
+    metrics["all_steps_seconds"] = time.perf_counter() - t0
+    metrics.update(evaluate_adaptive(model, task, batch_size=args.batch_size, **options))
+    metrics["halt_threshold"] = args.halt_threshold
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -220,6 +233,13 @@ def cmd_eval(args) -> int:
                 print(f"{k.replace('_', ' ')}: {100 * metrics[k]:.1f}%")
         print(f"mean halting step {metrics['mean_halt_step']:.2f}; accuracy at the halting step "
               f"{100 * metrics['accuracy_at_halt']:.1f}%")
+        rule = "the model's rule" if args.halt_threshold is None else f"P(halt) >= {args.halt_threshold:g}"
+        extra = (f", {args.samples} samples (noise {args.noise:g})" if args.samples > 1 else "") + \
+                (f", {len(options['members']) + 1} ensemble members" if options["members"] else "")
+        print(f"adaptive ({rule}{extra}, select {args.select}): {100 * metrics['adaptive_exact_accuracy']:.1f}% exact "
+              f"with {metrics['mean_steps_used']:.2f} supervision steps per puzzle "
+              f"({100 * metrics['compute_fraction']:.0f}% of running all {model.config.N_sup}), "
+              f"{metrics['seconds']:.2f} s (all steps: {metrics['all_steps_seconds']:.2f} s)")
     return 0
 
 
@@ -229,7 +249,8 @@ def cmd_solve(args) -> int:
     family = task_family(ckpt)
     if family != "sudoku":
         raise UsageError("trm solve handles Sudoku checkpoints (mazes and ARC: see notebook 07)")
-    print_sudoku_steps(model, args.puzzle, args.steps)
+    print_sudoku_steps(model, args.puzzle, args.steps, halt_threshold=args.halt_threshold,
+                       stop=args.halt_threshold is not None)
     return 0
 
 
@@ -321,6 +342,17 @@ def _demo(settings: dict, device, out: Path, t0: float) -> int:
 # ---------------------------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------------------------
+def add_halt_threshold(parser, then: str = "") -> None:
+    def probability(text: str) -> float:
+        value = bounded(float, 0.0, "--halt-threshold")(text)
+        if value > 1:
+            raise argparse.ArgumentTypeError(f"--halt-threshold is a probability in [0, 1], got {text}")
+        return value
+
+    parser.add_argument("--halt-threshold", type=probability, metavar="P",
+                        help=f"halt when P(halt) = sigmoid(q_halt) >= P{then} (default: the model's own rule)")
+
+
 def register(sub) -> None:
     p = sub.add_parser("demo", help="train a small TRM on 6x6 Sudoku in minutes and watch it reason")
     p.add_argument("--out", help="run directory (default runs/demo, or runs/demo-2, ... when that holds a run)")
@@ -352,7 +384,18 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint on a CSV file")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--steps", type=positive_int("--steps"))
+    p.add_argument("--steps", type=positive_int("--steps"),
+                   help="supervision steps (default the trained N_sup; more is test-time compute)")
+    add_halt_threshold(p)
+    p.add_argument("--samples", type=positive_int("--samples"), default=1,
+                   help="noisy samples per puzzle (test-time compute; sample 1 stays clean)")
+    p.add_argument("--noise", type=bounded(float, 0.0, "--noise"), default=0.0,
+                   help="std of the Gaussian noise added to z before each step of samples 2..K")
+    p.add_argument("--select", choices=["q", "first"], default="q",
+                   help="answer of the sample/member with the highest P(halt) (q) or the first to halt (first)")
+    p.add_argument("--ensemble", action="append", default=[], metavar="CHECKPOINT",
+                   help="another checkpoint racing beside --checkpoint (repeatable)")
+    p.add_argument("--seed", type=bounded(int, 0, "--seed"), default=0, help="seed of the noise")
     p.add_argument("--batch-size", type=positive_int("--batch-size"), default=256)
     p.add_argument("--device")
     p.add_argument("--json", action="store_true")
@@ -360,7 +403,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("solve", help="show a checkpoint solving a puzzle step by step")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--steps", type=positive_int("--steps"))
+    p.add_argument("--steps", type=positive_int("--steps"),
+                   help="supervision steps (default the trained N_sup; more is test-time compute)")
+    add_halt_threshold(p, " and stop there")
     p.add_argument("--device")
     p.add_argument("puzzle", help="the puzzle as a string, '.' or '0' for blanks")
     p.set_defaults(func=cmd_solve)

@@ -72,9 +72,11 @@ def _calibration(prob: np.ndarray, correct: np.ndarray, bins: int = 10) -> list[
     return out
 
 
-def halt_steps(q_halt: np.ndarray, q_continue: np.ndarray | None = None, act_continue: bool = False) -> np.ndarray:
-    """(N,) index of the first step at which each row halts by its model's rule; ``steps`` if never."""
-    stop = halts(q_halt, q_continue, act_continue)  # (steps, N)
+def halt_steps(q_halt: np.ndarray, q_continue: np.ndarray | None = None, act_continue: bool = False,
+               threshold: float | None = None) -> np.ndarray:
+    """(N,) index of the first step at which each row halts by its model's rule (or by
+    sigmoid(q_halt) >= ``threshold``); ``steps`` if never."""
+    stop = halts(q_halt, q_continue, act_continue, threshold)  # (steps, N)
     return np.where(stop.any(0), stop.argmax(0), stop.shape[0])
 
 
@@ -124,3 +126,99 @@ def evaluate(model: RecursiveReasoner, data, labels=None, puzzle_ids=None, steps
     if task is not None:
         metrics.update(task.task_metrics(out["predictions"][-1], out["q_halt"][-1], split))
     return metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive inference: where to stop, and what stopping costs
+# ---------------------------------------------------------------------------------------------
+# P(halt) thresholds tried by halting_tradeoff and calibrate_threshold.
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)
+
+
+def halting_tradeoff(predictions: np.ndarray, q_halt: np.ndarray, labels, q_continue: np.ndarray | None = None,
+                     act_continue: bool = False, thresholds=THRESHOLDS) -> list[dict]:
+    """Accuracy against compute of stopping rules, from one all-steps run (no model call).
+
+    ``predictions`` (steps, N, L), ``q_halt``/``q_continue`` (steps, N) as from :func:`predict`.
+    One row per rule: ``rule`` ("model": the model's own; "P>=t": sigmoid(q_halt) >= t; "all steps";
+    "oracle": stop at the first right answer, a bound no halting head can beat), its ``threshold``,
+    ``exact_accuracy`` and ``mean_steps`` (a row that never halts counts all steps).
+    """
+    exact, _ = score(predictions, labels)  # (steps, N)
+    steps, n = exact.shape
+    rows = []
+
+    def add(rule, threshold, stop):  # stop: (N,) 0-based step index
+        acc = float(exact[stop, np.arange(n)].mean()) if n else 0.0
+        rows.append(dict(rule=rule, threshold=threshold, exact_accuracy=acc,
+                         mean_steps=float((stop + 1).mean()) if n else 0.0))
+
+    add("model", None, np.minimum(halt_steps(q_halt, q_continue, act_continue), steps - 1))
+    for t in thresholds:
+        add(f"P>={t:g}", float(t), np.minimum(halt_steps(q_halt, threshold=t), steps - 1))
+    add("all steps", None, np.full(n, steps - 1))
+    add("oracle", None, np.where(exact.any(0), exact.argmax(0), 0))
+    return rows
+
+
+def calibrate_threshold(model: RecursiveReasoner, data, labels=None, tolerance: float = 0.005,
+                        max_steps: int | None = None, thresholds=THRESHOLDS, batch_size: int = 256) -> dict:
+    """Choose a halting threshold on a validation set: the cheapest P(halt) threshold whose exact
+    accuracy stays within ``tolerance`` (0.005: half a point) of running all ``max_steps`` steps.
+
+    Returns ``threshold`` (None when no threshold of the grid qualifies: then halt by the model's
+    rule only at the last step), its validation ``exact_accuracy`` and ``mean_steps``, the
+    ``all_steps_accuracy`` and the whole ``table`` (see :func:`halting_tradeoff`). Choose it on
+    puzzles you will not report on: the choice fits the set it is made on.
+    """
+    s = as_split(data, labels)
+    out = predict(model, s, steps=max_steps, batch_size=batch_size)
+    table = halting_tradeoff(out["predictions"], out["q_halt"], s.labels, out["q_continue"],
+                             model.config.act_continue, thresholds)
+    full = next(r for r in table if r["rule"] == "all steps")
+    ok = [r for r in table if r["threshold"] is not None and r["exact_accuracy"] >= full["exact_accuracy"] - tolerance]
+    best = min(ok, key=lambda r: (r["mean_steps"], -r["exact_accuracy"])) if ok else None
+    return dict(threshold=best["threshold"] if best else None,
+                exact_accuracy=(best or full)["exact_accuracy"], mean_steps=(best or full)["mean_steps"],
+                all_steps_accuracy=full["exact_accuracy"], steps=int(out["predictions"].shape[0]), table=table)
+
+
+def solve_all(model: RecursiveReasoner, data, puzzle_ids=None, batch_size: int = 256, **options):
+    """:func:`trm_core.solve.solve` over a whole set in batches: one :class:`~trm_core.solve.Solution`.
+    ``data``: a Split or inputs (N, L); ``options``: those of ``solve``."""
+    from .solve import concat, solve
+
+    split = as_split(data, puzzle_ids=puzzle_ids)
+    use_ids = model.puzzle_emb is not None or any(m.puzzle_emb is not None for m in options.get("members", ()))
+    parts = [solve(model, b["inputs"], b["puzzle_identifiers"] if use_ids else None, **options)
+             for b in EvalLoader(split, batch_size)]
+    if not parts:  # an empty set: solve one empty batch for the right shapes
+        parts = [solve(model, np.zeros((0, split.seq_len), np.int64), **options)]
+    return concat(parts)
+
+
+def evaluate_adaptive(model: RecursiveReasoner, data, labels=None, batch_size: int = 256, **options) -> dict:
+    """Solve a set adaptively (``options``: ``max_steps``, ``halt_threshold``, ``samples``, ...; see
+    :func:`trm_core.solve.solve`) and score it: ``adaptive_exact_accuracy``, ``adaptive_cell_accuracy``,
+    ``mean_steps_used`` (supervision steps per puzzle, all samples and members together),
+    ``compute_fraction`` (that over the model's N_sup: 1.0 is what ``reason`` spends), the fraction
+    that ``halted`` by the rule, the histogram of stopping steps, ``calls`` and ``seconds``."""
+    task = data if hasattr(data, "task_metrics") else None
+    s = task.split("test") if task is not None else as_split(data, labels)
+    if task is None and labels is None and not isinstance(data, Split):
+        raise UserError("evaluate_adaptive needs labels: give a Task, a Split, or inputs and labels")
+    sol = solve_all(model, s, batch_size=batch_size, **options)
+    exact, cells = score(sol.answers.cpu().numpy()[None], s.labels)
+    n = len(s.labels)
+    return {
+        "n": int(n),
+        "max_steps": sol.max_steps,
+        "adaptive_exact_accuracy": float(exact.mean()) if n else 0.0,
+        "adaptive_cell_accuracy": float(cells.mean()) if n else 0.0,
+        "mean_steps_used": sol.mean_steps,
+        "compute_fraction": sol.mean_steps / model.config.N_sup,
+        "halted": float(sol.halted.double().mean()) if n else 0.0,
+        "stop_step_histogram": [int(v) for v in np.bincount(sol.steps.cpu().numpy(), minlength=sol.max_steps + 1)[1:]],
+        "calls": sol.calls,
+        "seconds": sol.seconds,
+    }

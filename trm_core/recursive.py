@@ -243,6 +243,14 @@ class RecursiveReasoner(nn.Module):
             z=torch.stack(zs) if keep_states else None,
         )
 
+    def solve(self, inputs, puzzle_ids=None, max_steps: int | None = None, halt_threshold: float | None = None,
+              **options):
+        """Adaptive inference: each row stops when it halts and leaves the batch; test-time compute
+        (more steps, noisy samples, ensembles) by ``options``. See :func:`trm_core.solve.solve`."""
+        from .solve import solve
+
+        return solve(self, inputs, puzzle_ids, max_steps, halt_threshold, **options)
+
 
 @contextmanager
 def recursion_settings(model, n: int | None = None, T: int | None = None):

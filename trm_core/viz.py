@@ -545,10 +545,13 @@ def plot_calibration(calibration_bins, ax=None):
     return ax
 
 
-def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None) -> dict:
-    """Print a Sudoku being solved, one supervision step at a time, as text (``trm solve``).
+def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, halt_threshold: float | None = None,
+                       stop: bool = False) -> dict:
+    """Print a Sudoku being solved, one supervision step at a time, as text (``trm solve``), and the
+    step at which the halting rule (the model's, or P(halt) >= ``halt_threshold``) stops it; with
+    ``stop``, print no step after that one.
 
-    Returns the trace, the final grid and whether it is a valid solution."""
+    Returns the trace, the last grid printed, whether it is a valid solution and the halting step."""
     import sys
 
     import torch
@@ -560,10 +563,12 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None) 
     grid = sudoku.validate_puzzle(puzzle, size)
     tokens = torch.as_tensor(sudoku.to_tokens(grid.reshape(1, -1)))
     trace = model.reason(tokens, steps=steps)
+    stopped = model.solve(tokens, max_steps=trace.logits.shape[0], halt_threshold=halt_threshold)
+    halt_step = int(stopped.steps[0])
     print("puzzle:", file=file)
     print(sudoku.pretty(grid), file=file)
     prev = None
-    for s in range(trace.logits.shape[0]):
+    for s in range(halt_step if stop else trace.logits.shape[0]):
         pred = np.clip(sudoku.from_tokens(trace.predictions[s, 0].cpu().numpy()), 0, size).reshape(size, size)
         changed = 0 if prev is None else int((pred != prev).sum())
         ok = not sudoku.conflicts(pred) and (pred > 0).all() and ((grid == 0) | (grid == pred)).all()
@@ -572,7 +577,11 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None) 
               + (f"  ({changed} cells changed)" if prev is not None else ""), file=file)
         print(sudoku.pretty(pred), file=file)
         prev = pred
-    return {"trace": trace, "final": prev, "valid": ok}
+    rule = "the model's halting rule" if halt_threshold is None else f"P(halt) >= {halt_threshold:g}"
+    steps_run = trace.logits.shape[0]
+    print(f"\n{rule}: " + (f"stops at step {halt_step} of {steps_run}" if bool(stopped.halted[0]) else
+                            f"never halts in {steps_run} steps; the answer is the last step's"), file=file)
+    return {"trace": trace, "final": prev, "valid": ok, "halt_step": halt_step}
 
 
 def save_training_summary(history: list[dict], metrics: dict, path) -> None:
