@@ -11,7 +11,7 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/trm-workbook/trm-workbook/blob/main/notebooks/solutions.ipynb)
 #
-# Worked answers to the exercises at the end of notebooks 00 to 07, each computed here and passed
+# Worked answers to the exercises at the end of notebooks 00 to 08, each computed here and passed
 # through the same checker a student's answer goes through (`trm_core.exercises.check`). Keep this
 # notebook out of the students' copy (it is not linked from theirs); the guide, `TEACHING.md`,
 # says how. Each answer says why, in a comment, because a right number without the reason teaches
@@ -197,6 +197,23 @@ def undo(grid, aug):
 
 
 results["07.3"] = exercises.check("07.3", undo)
+
+# %% [markdown]
+# ## 08 · Thinking longer, stopping earlier
+
+# %%
+if model is not None:
+    from trm_core.data import make_task
+    from trm_core.evaluate import THRESHOLDS, halting_tradeoff
+
+    results["08.1"] = exercises.check("08.1", model.solve(inputs).mean_steps, model=model, puzzles=inputs)
+    hard = make_task("sudoku", size=6, n_train=1, n_test=N_PUZZLES // 3, seed=4242, min_guesses=1).test
+    trace = model.reason(torch.as_tensor(hard.inputs))
+    table = halting_tradeoff(trace.predictions.cpu().numpy(), trace.q_halt.cpu().numpy(), hard.labels)
+    everything = next(r for r in table if r["rule"] == "all steps")["exact_accuracy"]
+    good = [r for r in table if r["threshold"] in THRESHOLDS and r["exact_accuracy"] >= everything - 0.01]
+    cheapest = min(good, key=lambda r: r["mean_steps"])["threshold"]  # within a point, fewest steps
+    results["08.2"] = exercises.check("08.2", cheapest, model=model, puzzles=hard.inputs, solutions=hard.labels)
 
 # %% [markdown]
 # Every solution passes its checker:

@@ -95,6 +95,39 @@ def test_eval_json(sudoku_run, tmp_path, capsys):
     assert 0 <= m["exact_accuracy"] <= 1 and 0 <= m["cell_accuracy"] <= 1 and "valid_solution" in m
 
 
+def test_eval_adaptive_and_test_time_compute(sudoku_run, tmp_path, capsys):
+    sudoku.write_csv(tmp_path / "test.csv", sudoku.from_puzzles(sudoku.generate(4, 12, seed=5)))
+    ckpt, data = str(sudoku_run / "checkpoint.pt"), str(tmp_path / "test.csv")
+    code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--json", "--halt-threshold", "0")
+    m = json.loads(out)
+    assert code == 0 and m["mean_steps_used"] == 1.0 and m["halt_threshold"] == 0.0  # P >= 0: all stop at once
+    assert 0 <= m["adaptive_exact_accuracy"] <= 1 and m["seconds"] > 0 and m["compute_fraction"] == 0.5
+    code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--json", "--steps", "5",
+                       "--halt-threshold", "1", "--samples", "3", "--noise", "0.5", "--ensemble", ckpt)
+    m = json.loads(out)  # 2 members x 3 samples, none halts: 6 candidates x 5 steps each
+    assert code == 0 and len(m["per_step_exact"]) == 5 and m["mean_steps_used"] == 30.0
+    code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--select", "first")
+    assert code == 0 and "adaptive (the model's rule, select first)" in out and "supervision steps per puzzle" in out
+
+
+@pytest.mark.parametrize("flag,value", [("--halt-threshold", "1.5"), ("--halt-threshold", "nan"), ("--noise", "-1"),
+                                        ("--samples", "0"), ("--select", "vote")])
+def test_eval_refuses_bad_solve_options(sudoku_run, capsys, flag, value):
+    with pytest.raises(SystemExit) as stop:  # argparse refuses it before anything runs
+        cli.main(["eval", "--checkpoint", str(sudoku_run), "--data", "x.csv", flag, value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and flag in err and err.count("\n") == 1
+
+
+def test_solve_stops_at_the_halting_step(sudoku_run, capsys):
+    puzzle = sudoku.to_string(sudoku.generate(4, 1, seed=3)[0].question)
+    code, out, _ = run(capsys, "solve", "--checkpoint", str(sudoku_run), "--halt-threshold", "0", puzzle)
+    assert code == 0 and "step 1:" in out and "step 2:" not in out and "P(halt) >= 0: stops at step 1 of 2" in out
+    code, out, _ = run(capsys, "solve", "--checkpoint", str(sudoku_run), "--steps", "4", "--halt-threshold", "1",
+                       puzzle)
+    assert code == 0 and "step 4:" in out and "never halts in 4 steps" in out
+
+
 def test_eval_refuses_puzzles_of_another_size(sudoku_run, tmp_path, capsys):
     sudoku.write_csv(tmp_path / "six.csv", sudoku.from_puzzles(sudoku.generate(6, 2, seed=1)))
     code, _, err = run(capsys, "eval", "--checkpoint", str(sudoku_run), "--data", str(tmp_path / "six.csv"))

@@ -150,6 +150,24 @@ def test_model_exercises(shipped_model_and_puzzles):
             assert "all puzzles" in reason("05.2", float(right[0].mean()), **context)
 
 
+def test_thinking_longer_exercises(shipped_model_and_puzzles):
+    from trm_core.evaluate import THRESHOLDS, calibrate_threshold
+
+    model, inputs, labels = shipped_model_and_puzzles
+    steps = model.solve(inputs).mean_steps
+    assert verdict("08.1", steps, model=model, puzzles=inputs).ok
+    assert "what reason spends" in reason("08.1", model.config.N_sup, model=model, puzzles=inputs)
+    assert "count from 1" in reason("08.1", steps - 1, model=model, puzzles=inputs)
+    context = dict(model=model, puzzles=inputs, solutions=labels.numpy())
+    c = calibrate_threshold(model, inputs.numpy(), labels.numpy(), tolerance=0.01)
+    assert verdict("08.2", c["threshold"], **context).ok
+    rows = {r["threshold"]: r for r in c["table"] if r["threshold"] is not None}
+    costly = [t for t in THRESHOLDS if rows[t]["mean_steps"] > rows[c["threshold"]]["mean_steps"]
+              and rows[t]["exact_accuracy"] >= c["all_steps_accuracy"] - 0.01]
+    assert costly and "spends" in reason("08.2", costly[-1], **context)
+    assert "not one of" in reason("08.2", 0.42, **context)
+
+
 def test_every_notebook_asks_two_or_three_exercises_and_the_solutions_answer_them():
     asked = {}
     for script in sorted(NOTEBOOKS.glob("0*.py")):

@@ -169,7 +169,8 @@ def test_halting_tradeoff_from_known_arrays():
     preds = np.array([[[1, 1], [0, 2], [0, 0]], [[1, 1], [2, 2], [3, 3]]])
     q = np.array([[5.0, 5.0, -5.0], [5.0, 5.0, 5.0]])  # puzzle 1 halts too early (wrong at step 1)
     rows = {r["rule"]: r for r in halting_tradeoff(preds, q, labels, thresholds=(0.999,))}
-    assert rows["model"]["exact_accuracy"] == pytest.approx(2 / 3) and rows["model"]["mean_steps"] == pytest.approx(4 / 3)
+    assert rows["model"]["exact_accuracy"] == pytest.approx(2 / 3)
+    assert rows["model"]["mean_steps"] == pytest.approx(4 / 3)
     assert rows["P>=0.999"]["mean_steps"] == 2.0 and rows["P>=0.999"]["exact_accuracy"] == 1.0
     assert rows["all steps"]["exact_accuracy"] == 1.0
     assert rows["oracle"]["exact_accuracy"] == 1.0 and rows["oracle"]["mean_steps"] == pytest.approx(5 / 3)

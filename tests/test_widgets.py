@@ -213,3 +213,26 @@ def test_an_explorer_of_solved_puzzles_opens_on_the_first(model, puzzles, monkey
     ex = widgets.SudokuStepExplorer(model, puzzles)
     monkeypatch.setattr(ex, "changing_puzzles", lambda: [])  # a model that never changes its mind
     assert ex.start_index == 0
+
+
+def test_compute_explorer_solves_with_each_setting(model, puzzles):
+    tokens = sudoku.to_tokens(np.stack([p.question.reshape(-1) for p in puzzles]))
+    answers = sudoku.to_tokens(np.stack([p.answer.reshape(-1) for p in puzzles]))
+    with torch.no_grad():
+        model.q_head.bias.fill_(0.0)
+        model.q_head.weight.normal_(0.0, 1.0)
+    ex = widgets.ComputeExplorer(model, tokens, answers, max_steps=5)
+    box = ex.widget()
+    assert ex.output in box.children and "the model's own halting rule" in ex.last_text
+    expected = model.solve(torch.as_tensor(tokens), max_steps=5)
+    assert ex.last_info["mean_steps"] == pytest.approx(expected.mean_steps)
+    c = ex.controls
+    c["threshold"].value = 0.5
+    assert "P(halt) >= 0.5" in ex.last_text
+    c["samples"].value = 3
+    assert "3 samples (noise 1, select q)" in ex.last_text
+    c["select"].value = "first"
+    assert "select first" in ex.last_text
+    assert len(ex.last_figure.axes) == 2 and ex.per_step_accuracy().shape == (5,)
+    with pytest.raises(ValueError, match="labels"):
+        widgets.ComputeExplorer(model, tokens, answers[:2])

@@ -627,3 +627,51 @@ def _07_3(answer):
             raise Wrong(f"k = {aug.k}: undo the transform with inverse_dihedral, not dihedral")
         raise Wrong(f"for k = {aug.k} and colours {aug.colours} it does not give the original grid back")
 
+
+
+@exercise("08.1", "the mean number of supervision steps per puzzle the TRM's own halting rule spends on `inputs`",
+          "`s = model.solve(inputs)` stops each puzzle by the model's rule; `s.steps` is the step (1, 2, ...) at "
+          "which each stopped. Average it.",
+          "far fewer than N_sup: most puzzles say 'halt' after one or two steps. That is the compute ACT saves.")
+def _08_1(answer, model=None, puzzles=None):
+    import torch
+
+    if model is None or puzzles is None:
+        raise Wrong("call check('08.1', steps, model=trm, puzzles=inputs)")
+    got = _number(answer)
+    x = torch.as_tensor(np.asarray(puzzles), dtype=torch.long)
+    want = model.solve(x).mean_steps
+    if abs(got - want) < 1e-3:
+        return
+    if abs(got - model.config.N_sup) < 1e-3:
+        raise Wrong(f"{model.config.N_sup} is what reason spends: every puzzle runs every step. Count where "
+                    "each stops instead (model.solve)")
+    if abs(got - (want - 1)) < 1e-3:
+        raise Wrong("one less than the answer: steps count from 1 (solve's steps), not from 0 (an index)")
+    raise Wrong(f"{got:g} is not it: average model.solve(inputs).steps")
+
+
+@exercise("08.2", "the cheapest threshold of THRESHOLDS within one point of all-steps accuracy on `hard_inputs`",
+          "`halting_tradeoff` (section 3) gives every threshold's accuracy and steps from one `reason` run; keep "
+          "those within 0.01 of the 'all steps' row and take the one with the fewest mean_steps.",
+          "the cheapest stop that costs (almost) nothing: on hard puzzles it has to wait longer than on easy ones.")
+def _08_2(answer, model=None, puzzles=None, solutions=None):
+    from .evaluate import THRESHOLDS, calibrate_threshold
+
+    if model is None or puzzles is None or solutions is None:
+        raise Wrong("call check('08.2', threshold, model=trm, puzzles=hard_inputs, solutions=hard_labels)")
+    got = _number(answer)
+    c = calibrate_threshold(model, np.asarray(puzzles), np.asarray(solutions), tolerance=0.01)
+    rows = {r["threshold"]: r for r in c["table"] if r["threshold"] is not None}
+    match = [t for t in THRESHOLDS if abs(t - got) < 1e-9]
+    if not match:
+        raise Wrong(f"{got:g} is not one of THRESHOLDS {THRESHOLDS}")
+    if c["threshold"] is None:
+        raise Wrong("no threshold is within one point on these puzzles: then the answer is None")
+    r, best = rows[match[0]], rows[c["threshold"]]
+    if r["exact_accuracy"] < c["all_steps_accuracy"] - 0.01:
+        raise Wrong(f"P >= {got:g} gives {100 * r['exact_accuracy']:.1f}%, more than a point below all steps "
+                    f"({100 * c['all_steps_accuracy']:.1f}%)")
+    if r["mean_steps"] > best["mean_steps"] + 1e-9:
+        raise Wrong(f"P >= {got:g} is within a point but spends {r['mean_steps']:.2f} steps per puzzle; a lower "
+                    "threshold spends fewer")

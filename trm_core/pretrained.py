@@ -34,6 +34,8 @@ CHECKPOINTS = {
     # notebook 06's full-size grid (a CSV, not a checkpoint: read it with the csv module)
     "recursion-vs-scale": ("recursion_vs_scale.csv",
                            "896d1ea1d131ab8f827f439c84e9b9aa5c641b6d1c18c5adca132688dc3c05d2"),
+    # notebook 08's accuracy-against-compute measurements (benchmarks/thinking_longer.py; a CSV)
+    "thinking-longer": ("thinking_longer.csv", "7d83e579de32567a920115b1f695292595db0ad58de03d5ec60dda38566d49e3"),
 }
 CACHE = Path.home() / ".cache" / "trm_workbook"
 

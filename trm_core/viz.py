@@ -79,6 +79,56 @@ def plot_per_step_accuracy(per_step: list[float], ax=None, label: str | None = N
     return ax
 
 
+
+def plot_halting_tradeoff(table: list[dict], per_step=None, ax=None, title: str | None = None):
+    """Stopping rules as points of accuracy against supervision steps per puzzle (the rows of
+    :func:`trm_core.evaluate.halting_tradeoff`), beside the curve of running every puzzle S steps."""
+    ax = _ax(ax)
+    if per_step is not None:
+        xs = np.arange(1, len(per_step) + 1)
+        ax.plot(xs, 100 * np.asarray(per_step), "o-", color="gray", alpha=0.7, label="every puzzle runs S steps")
+    thr = [r for r in table if r["threshold"] is not None]
+    ax.plot([r["mean_steps"] for r in thr], [100 * r["exact_accuracy"] for r in thr], "s-", color="tab:blue",
+            label="halt when P(halt) >= t")
+    for r in thr[::2]:
+        ax.annotate(f"{r['threshold']:g}", (r["mean_steps"], 100 * r["exact_accuracy"]), fontsize=7,
+                    xytext=(3, -9), textcoords="offset points")
+    marks = {"model": ("*", "tab:orange", "the model's own rule"), "oracle": ("D", "tab:green", "oracle (best stop)")}
+    for r in table:
+        if r["rule"] in marks:
+            m, c, label = marks[r["rule"]]
+            ax.plot([r["mean_steps"]], [100 * r["exact_accuracy"]], m, color=c, markersize=11, label=label)
+    ax.set_xlabel("supervision steps per puzzle (compute)")
+    ax.set_ylabel("exact accuracy (%)")
+    ax.set_title(title or "stopping earlier: accuracy against compute")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_compute_curves(rows: list[dict], ax=None, title: str | None = None, n_sup: int | None = None):
+    """Accuracy against compute (supervision steps per puzzle, log scale) of each test-time method,
+    from rows like those of ``data/thinking_longer.csv`` (``method``, ``mean_steps``,
+    ``exact_accuracy``, ...) for one model and one puzzle set."""
+    ax = _ax(ax)
+    styles = {"steps": ("o-", "gray", "every puzzle runs S steps"),
+              "halt": ("s", "tab:blue", "adaptive halting (rule / thresholds)"),
+              "calibrated": ("*-", "tab:orange", "calibrated threshold, up to N_sup..16 steps"),
+              "noisy": ("^", "tab:purple", "K noisy samples, Q head chooses"),
+              "first": ("v-", "tab:red", "K noisy samples, first to halt")}
+    for method, (style, colour, label) in styles.items():
+        sel = sorted((r for r in rows if r["method"] == method), key=lambda r: float(r["mean_steps"]))
+        if sel:
+            ax.plot([float(r["mean_steps"]) for r in sel], [100 * float(r["exact_accuracy"]) for r in sel], style,
+                    color=colour, label=label, markersize=8 if "*" in style else 6)
+    if n_sup:
+        ax.axvline(n_sup, color="k", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("supervision steps per puzzle, all samples (log scale)")
+    ax.set_ylabel("exact accuracy (%)")
+    ax.set_title(title or "accuracy against compute at inference")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
 # ---------------------------------------------------------------------------------------------
 # Grids
 # ---------------------------------------------------------------------------------------------

@@ -341,3 +341,99 @@ def latent_explorer(model, puzzles, solutions=None, steps: int | None = None, ma
                     start="changing") -> LatentExplorer:
     """A :class:`LatentExplorer`; as the last line of a cell it shows its widget."""
     return LatentExplorer(model, puzzles, solutions, steps, max_puzzles, start)
+
+
+class ComputeExplorer(_Explorer):
+    """Trade compute for accuracy at inference: choose the halting threshold, the number of noisy
+    samples, their noise and how the answer is chosen, and watch accuracy, steps and time move.
+
+    ``render(threshold, samples, noise, select)`` solves the whole set with
+    :func:`trm_core.solve.solve` (``threshold=None`` or ``"model"``: the model's own halting rule), up to
+    ``max_steps`` steps (default 2 N_sup), and draws where the puzzles stopped and where this
+    setting lands against running every puzzle for 1, 2, ... steps.
+    """
+
+    THRESHOLDS = (None, 0.5, 0.8, 0.9, 0.95, 0.97, 0.99, 0.999)
+
+    def __init__(self, model, inputs, labels, max_steps: int | None = None, seed: int = 0):
+        self.model = model
+        self.inputs = torch.as_tensor(np.asarray(inputs), dtype=torch.long)
+        self.labels = np.asarray(labels)
+        if self.labels.shape != tuple(self.inputs.shape):
+            raise ValueError(f"labels {self.labels.shape} do not match inputs {tuple(self.inputs.shape)}")
+        self.max_steps = int(max_steps or 2 * model.config.N_sup)
+        self.seed = seed
+        self._cache: OrderedDict = OrderedDict()
+        self._per_step = None
+        self.controls, self.output, self._box = {}, None, None
+        self.last_figure, self.last_text, self.last_info = None, "", {}
+
+    def per_step_accuracy(self) -> np.ndarray:
+        """(max_steps,) exact accuracy when every puzzle runs 1, 2, ... steps (one ``reason`` call)."""
+        if self._per_step is None:
+            pred = self.model.reason(self.inputs, steps=self.max_steps).predictions.cpu().numpy()
+            self._per_step = (pred == self.labels[None]).all(-1).mean(-1)
+        return self._per_step
+
+    def solve(self, threshold=None, samples: int = 1, noise: float = 0.0, select: str = "q"):
+        key = (threshold, int(samples), float(noise), select)
+        if key not in self._cache:
+            self._cache[key] = self.model.solve(self.inputs, max_steps=self.max_steps, halt_threshold=threshold,
+                                                samples=samples, noise=noise, select=select, seed=self.seed)
+            while len(self._cache) > self.max_cached:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+    def render(self, threshold=None, samples: int = 1, noise: float = 1.0, select: str = "q"):
+        N = self.model.config.N_sup
+        threshold = None if threshold in (None, "model") else float(threshold)  # "model": the widget's label
+        sol = self.solve(threshold, samples, noise if samples > 1 else 0.0, select)
+        right = (sol.answers.cpu().numpy() == self.labels).all(-1)
+        per_step = self.per_step_accuracy()
+        acc, steps = float(right.mean()), sol.mean_steps
+        fig = _figure(10, 3.4)
+        ax1, ax2 = fig.subplots(1, 2)
+        counts = np.bincount(sol.steps.cpu().numpy(), minlength=self.max_steps + 1)[1:]
+        wrong = np.bincount(sol.steps.cpu().numpy()[~right], minlength=self.max_steps + 1)[1:]
+        xs = np.arange(1, self.max_steps + 1)
+        ax1.bar(xs, counts - wrong, color="tab:green", label="right")
+        ax1.bar(xs, wrong, bottom=counts - wrong, color="tab:red", label="wrong")
+        ax1.set(xlabel="step at which the answer was given", ylabel="puzzles", title="where the puzzles stopped")
+        ax1.legend(fontsize=8)
+        ax2.plot(xs, 100 * per_step, "o-", color="gray", label="every puzzle runs S steps")
+        ax2.plot([steps], [100 * acc], "*", color="tab:orange", markersize=16, label="this setting")
+        ax2.axvline(N, color="k", lw=0.8, ls=":")
+        ax2.set(xlabel="supervision steps per puzzle (compute)", ylabel="exact accuracy (%)",
+                title="accuracy against compute")
+        ax2.legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+        rule = "the model's own halting rule" if threshold is None else f"P(halt) >= {threshold:g}"
+        self.last_info = dict(exact_accuracy=acc, mean_steps=steps, compute_fraction=steps / N, seconds=sol.seconds,
+                              all_steps_accuracy=float(per_step[N - 1]))
+        self.last_text = (f"{rule}, {samples} sample{'s' if samples > 1 else ''}"
+                          + (f" (noise {noise:g}, select {select})" if samples > 1 else "")
+                          + f": {100 * acc:.1f}% exact with {steps:.2f} steps per puzzle = "
+                          f"{100 * steps / N:.0f}% of running all {N} steps "
+                          f"({100 * per_step[N - 1]:.1f}% exact); {sol.seconds:.2f} s")
+        self.last_figure = fig
+        return fig
+
+    def _controls(self, W) -> dict:
+        style = {"description_width": "initial"}
+        return {
+            "threshold": W.SelectionSlider(options=[("model's rule", "model")] + [(f"{t:g}", t) for t in
+                                                                                   self.THRESHOLDS if t is not None],
+                                           value="model", description="halt when P(halt) >=", continuous_update=False,
+                                           style=style),
+            "samples": W.IntSlider(value=1, min=1, max=8, description="samples K", continuous_update=False,
+                                   style=style),
+            "noise": W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.25, description="noise on z",
+                                   continuous_update=False, style=style),
+            "select": W.ToggleButtons(options=[("highest P(halt)", "q"), ("first to halt", "first")], value="q",
+                                      description="answer of", style=style),
+        }
+
+
+def compute_explorer(model, inputs, labels, max_steps: int | None = None) -> ComputeExplorer:
+    """A :class:`ComputeExplorer`; as the last line of a cell it shows its widget."""
+    return ComputeExplorer(model, inputs, labels, max_steps)
