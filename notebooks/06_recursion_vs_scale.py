@@ -97,7 +97,7 @@ FULL_GRID = [
 ]
 FULL_SETTINGS = dict(size=6, n_train=2000, n_test=300, n_eval_train=300, steps=500, hidden_size=64, n_sup=6)
 LIVE_GRID = [(2, 1, 1), (2, 2, 3), (1, 2, 7), (4, 2, 1)]  # what class and fast mode train here
-LIVE_SETTINGS = dict(size=4, n_train=300, n_test=100, n_eval_train=100, steps=60 if FAST else 150, hidden_size=32,
+LIVE_SETTINGS = dict(size=4, n_train=300, n_test=100, n_eval_train=100, steps=20 if FAST else 150, hidden_size=32,
                      n_sup=4)
 GRID, settings = (FULL_GRID, FULL_SETTINGS) if FULL else (LIVE_GRID, LIVE_SETTINGS)
 SIZE, N_TRAIN, N_TEST = settings["size"], settings["n_train"], settings["n_test"]
