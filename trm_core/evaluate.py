@@ -111,15 +111,20 @@ def metrics_from_predictions(predictions: np.ndarray, q_halt: np.ndarray, labels
     }
 
 
+def task_and_split(data, labels, puzzle_ids, split: str, caller: str):
+    """(the Task or None, the Split to score) from a Task (its ``split``), a Split, or inputs and labels."""
+    task = data if hasattr(data, "task_metrics") else None
+    if task is None and labels is None and not isinstance(data, Split):
+        raise UserError(f"{caller} needs labels: give a Task, a Split, or inputs and labels")
+    return task, (task.split(split) if task is not None else as_split(data, labels, puzzle_ids))
+
+
 def evaluate(model: RecursiveReasoner, data, labels=None, puzzle_ids=None, steps: int | None = None,
              batch_size: int = 256, split: str = "test") -> dict:
     """Evaluate ``model`` on a whole set: a :class:`~trm_core.data.Task` (its ``split``, with the task's
     own metrics: valid solutions, valid shortest paths, ARC pass@k by voting), a Split, or arrays
     ``inputs`` (N, L) with ``labels`` (N, L)."""
-    task = data if hasattr(data, "task_metrics") else None
-    s = task.split(split) if task is not None else as_split(data, labels, puzzle_ids)
-    if task is None and labels is None and not isinstance(data, Split):
-        raise UserError("evaluate needs labels: give a Task, a Split, or inputs and labels")
+    task, s = task_and_split(data, labels, puzzle_ids, split, "evaluate")
     out = predict(model, s, steps=steps, batch_size=batch_size)
     metrics = metrics_from_predictions(out["predictions"], out["q_halt"], s.labels, out["q_continue"],
                                        model.config.act_continue)
@@ -203,10 +208,7 @@ def evaluate_adaptive(model: RecursiveReasoner, data, labels=None, batch_size: i
     ``mean_steps_used`` (supervision steps per puzzle, all samples and members together),
     ``compute_fraction`` (that over the model's N_sup: 1.0 is what ``reason`` spends), the fraction
     that ``halted`` by the rule, the histogram of stopping steps, ``calls`` and ``seconds``."""
-    task = data if hasattr(data, "task_metrics") else None
-    s = task.split("test") if task is not None else as_split(data, labels)
-    if task is None and labels is None and not isinstance(data, Split):
-        raise UserError("evaluate_adaptive needs labels: give a Task, a Split, or inputs and labels")
+    _, s = task_and_split(data, labels, None, "test", "evaluate_adaptive")
     sol = solve_all(model, s, batch_size=batch_size, **options)
     exact, cells = score(sol.answers.cpu().numpy()[None], s.labels)
     n = len(s.labels)

@@ -606,6 +606,7 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, 
 
     import torch
 
+    from .act import halts
     from .data import sudoku
 
     file = file or sys.stdout
@@ -613,8 +614,10 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, 
     grid = sudoku.validate_puzzle(puzzle, size)
     tokens = torch.as_tensor(sudoku.to_tokens(grid.reshape(1, -1)))
     trace = model.reason(tokens, steps=steps)
-    stopped = model.solve(tokens, max_steps=trace.logits.shape[0], halt_threshold=halt_threshold)
-    halt_step = int(stopped.steps[0])
+    steps_run = trace.logits.shape[0]
+    says_halt = halts(trace.q_halt[:, 0], trace.q_continue[:, 0], model.config.act_continue, halt_threshold)  # (steps,)
+    halted = bool(says_halt.any())
+    halt_step = int(says_halt.int().argmax()) + 1 if halted else steps_run  # where model.solve stops
     print("puzzle:", file=file)
     print(sudoku.pretty(grid), file=file)
     prev = None
@@ -628,8 +631,7 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, 
         print(sudoku.pretty(pred), file=file)
         prev = pred
     rule = "the model's halting rule" if halt_threshold is None else f"P(halt) >= {halt_threshold:g}"
-    steps_run = trace.logits.shape[0]
-    print(f"\n{rule}: " + (f"stops at step {halt_step} of {steps_run}" if bool(stopped.halted[0]) else
+    print(f"\n{rule}: " + (f"stops at step {halt_step} of {steps_run}" if halted else
                             f"never halts in {steps_run} steps; the answer is the last step's"), file=file)
     return {"trace": trace, "final": prev, "valid": ok, "halt_step": halt_step}
 
