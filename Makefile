@@ -22,14 +22,8 @@ demo: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	TRM_FAST=1 $(PY) -m pytest tests trm_core
-	# nbval over every notebook, and beside it the book with its notebooks in fast mode (the two share
-	# no files: notebooks write only to temporary folders). Either failing fails the target.
-	mkdir -p runs
-	TRM_FAST=1 NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --quiet --site-dir runs/book-fast >runs/book-fast.log 2>&1 & \
-	book=$$!; status=0; \
-	TRM_FAST=1 $(PY) -m pytest --nbval-lax notebooks -p no:cacheprovider || status=$$?; \
-	wait $$book || { echo "the book build failed:"; status=1; }; \
-	cat runs/book-fast.log; exit $$status
+	if ls notebooks/*.ipynb >/dev/null 2>&1; then TRM_FAST=1 $(PY) -m pytest --nbval-lax notebooks -p no:cacheprovider; fi
+	TRM_FAST=1 NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --quiet --site-dir runs/book-fast   # the book, notebooks in fast mode
 
 # The book: every notebook executed in class mode (about 20 CPU minutes), with the guide and the
 # glossary, as a static site in site/ (open site/index.html; no server needed).
