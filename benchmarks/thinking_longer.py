@@ -31,7 +31,7 @@ import torch
 from trm_core import pretrained
 from trm_core.data import make_task
 from trm_core.data.dataset import Split
-from trm_core.evaluate import calibrate_threshold, predict, solve_all
+from trm_core.evaluate import calibrate_threshold, evaluate_adaptive, predict
 
 FIELDS = ["model", "set", "method", "samples", "noise", "select", "max_steps", "threshold", "exact_accuracy",
           "mean_steps", "compute", "seconds", "n"]
@@ -44,9 +44,8 @@ def puzzles(n: int, seed: int, min_guesses: int):
 
 
 def measure(model, split, **options) -> dict:
-    sol = solve_all(model, split, **options)
-    exact = (sol.answers.cpu().numpy() == split.labels).all(-1)
-    return dict(exact_accuracy=float(exact.mean()), mean_steps=sol.mean_steps, seconds=sol.seconds)
+    m = evaluate_adaptive(model, split, **options)
+    return dict(exact_accuracy=m["adaptive_exact_accuracy"], mean_steps=m["mean_steps_used"], seconds=m["seconds"])
 
 
 def run_model(name: str, model, sets: dict, validation, writer, noise: float) -> None:
