@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from trm_core import build_model, preset
+from trm_core import build_model, layers, preset
 from trm_core.trainer import TrainConfig, Trainer
 
 
@@ -89,6 +89,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeats", type=int, default=5, help="timed segments per implementation")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--plain", action="store_true",
+                    help="also time trm_core with its plain layers (layers.CHUNKED = False), the version before")
     ap.add_argument("--cpu-time", action="store_true",
                     help="measure the CPU time of this thread instead of wall time "
                          "(with --threads 1: robust on a busy machine)")
@@ -105,6 +107,17 @@ def main(argv=None) -> dict:
                          ema=False, compile=args.compile)
     ours = Trainer(model, None, config, device=device)  # type: ignore[arg-type]
     runners = {"trm_core": lambda: ours.train_step(batch)}
+    if args.plain:  # the same trainer with the plain layers (layers.CHUNKED off): the "before"
+        torch.manual_seed(0)
+        plain = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
+
+        def plain_step():
+            layers.CHUNKED = False
+            try:
+                plain.train_step(batch)
+            finally:
+                layers.CHUNKED = True
+        runners["trm_core-plain"] = plain_step
     if args.reference:
         torch.manual_seed(0)
         ref = ReferenceRunner(args.reference, cfg, batch, device, args.compile)
@@ -145,6 +158,10 @@ def main(argv=None) -> dict:
     if "reference" in result:
         result["speedup"] = result["reference"]["median_s_per_segment"] / result["trm_core"]["median_s_per_segment"]
         print(f"speed-up of trm_core over the reference: {result['speedup']:.2f}x")
+    if "trm_core-plain" in result:
+        result["speedup_over_plain"] = (result["trm_core-plain"]["median_s_per_segment"]
+                                        / result["trm_core"]["median_s_per_segment"])
+        print(f"speed-up of trm_core over its plain layers: {result['speedup_over_plain']:.2f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

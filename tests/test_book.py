@@ -18,13 +18,9 @@ pytest.importorskip("mkdocs_jupyter", reason="the book needs the dev extra: pip 
 
 def build(site: Path, docs: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TRM_BOOK_EXECUTE": "false", "NO_MKDOCS_2_WARNING": "1"}
-    config = ROOT / "mkdocs.yml"
     if docs is not None:  # the same book over another docs folder
-        text = config.read_text().replace("docs_dir: notebooks", f"docs_dir: {docs}")
-        text = text.replace("  - book/hooks.py", f"  - {ROOT / 'book' / 'hooks.py'}")
-        config = docs.parent / "mkdocs.yml"
-        config.write_text(text)
-    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "--site-dir", str(site)]
+        env["TRM_BOOK_DOCS"] = str(docs)
+    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "--site-dir", str(site)]
     return subprocess.run(mkdocs, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -54,3 +50,35 @@ def test_a_link_to_a_page_that_does_not_exist_fails_the_build(tmp_path):
     done = build(tmp_path / "site", docs)
     assert done.returncode != 0
     assert "GLOSARY.md" in done.stderr and "not a page of the book" in done.stderr
+
+
+def test_the_nbval_run_keeps_every_output_for_the_book(tmp_path):
+    """`make test` builds the book from the outputs its nbval run recorded (book/nbval_record.py)."""
+    import nbformat
+
+    pytest.importorskip("nbval")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A page"), nbformat.v4.new_code_cell("print('hello from the kernel')"),
+                nbformat.v4.new_code_cell("6 * 7")]
+    nbformat.write(nb, str(notebooks / "good.ipynb"))
+    nb.cells.append(nbformat.v4.new_code_cell("raise ValueError('broken')"))
+    nbformat.write(nb, str(notebooks / "bad.ipynb"))
+    (notebooks / "GLOSSARY.md").write_text("words\n")
+    source = tmp_path / "book-src"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "book"), "TRM_BOOK_SOURCE": str(source)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", str(notebooks), "-p", "nbval_record",
+                           "-p", "no:cacheprovider", "-q"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode != 0  # bad.ipynb fails
+    good = nbformat.read(str(source / "good.ipynb"), as_version=4)
+    code = [c for c in good.cells if c.cell_type == "code"]
+    assert code[0].outputs[0]["text"] == "hello from the kernel\n"
+    assert code[1].outputs[0]["data"]["text/plain"] == "42"
+    assert [c.execution_count for c in code] == [1, 2]
+    nbformat.validate(good)
+    assert (source / "INCOMPLETE").read_text() == "bad.ipynb\n"
+    bad = nbformat.read(str(source / "bad.ipynb"), as_version=4)
+    assert not any(c.get("outputs") for c in bad.cells if c.cell_type == "code")
+    assert (source / "GLOSSARY.md").is_file()

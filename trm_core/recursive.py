@@ -20,6 +20,16 @@ from .errors import UserError
 from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
 
+#: ``reason`` and ``solve`` run under ``torch.inference_mode`` (no autograd bookkeeping at all, not even
+#: version counters); False: under ``torch.no_grad`` only. Their outputs are ordinary tensors either way.
+INFERENCE_MODE = True
+
+
+def inference():
+    """The context ``reason`` and ``solve`` compute in: ``torch.inference_mode`` unless INFERENCE_MODE is off."""
+    return torch.inference_mode(INFERENCE_MODE)
+
+
 def at_least_float32(t: torch.Tensor) -> torch.Tensor:
     """``t`` in float32 when it is narrower (bf16 under autocast); float64 stays float64."""
     return t.to(torch.promote_types(t.dtype, torch.float32))
@@ -224,7 +234,7 @@ class RecursiveReasoner(nn.Module):
         try:
             state = self.initial_state(inputs.shape[0])
             logits, q_halt, q_cont, ys, zs = [], [], [], [], []
-            with autocast_context(self.device) if autocast else nullcontext():
+            with inference(), autocast_context(self.device) if autocast else nullcontext():
                 for _ in range(steps):
                     state, lg, qh, qc = self(state, inputs, puzzle_ids)
                     logits.append(at_least_float32(lg))

@@ -31,7 +31,7 @@ import torch
 from .act import halts
 from .devices import autocast_context
 from .errors import UserError
-from .recursive import State, as_index_tensor
+from .recursive import State, as_index_tensor, inference
 
 SELECT_RULES = ("q", "first")
 
@@ -138,7 +138,7 @@ def solve(
     try:
         # Per model: the candidate rows still running (member-local ids b * K + k) and their state.
         live = [(torch.arange(B * K, device=device), m.initial_state(B * K)) for m in models]
-        with autocast_context(device) if autocast else nullcontext():
+        with inference(), autocast_context(device) if autocast else nullcontext():
             for step in range(1, S + 1):
                 winners = torch.zeros(B, dtype=torch.bool, device=device)
                 for mi, m in enumerate(models):
