@@ -20,7 +20,8 @@ def build(site: Path, docs: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "TRM_BOOK_EXECUTE": "false", "NO_MKDOCS_2_WARNING": "1"}
     if docs is not None:  # the same book over another docs folder
         env["TRM_BOOK_DOCS"] = str(docs)
-    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "--site-dir", str(site)]
+    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
+              "--site-dir", str(site)]
     return subprocess.run(mkdocs, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -19,7 +19,6 @@ from .devices import autocast_context
 from .errors import UserError
 from .layers import Net, RotaryEmbedding, lecun_linear, trunc_normal_
 
-
 #: ``reason`` and ``solve`` run under ``torch.inference_mode`` (no autograd bookkeeping at all, not even
 #: version counters); False: under ``torch.no_grad`` only. Their outputs are ordinary tensors either way.
 INFERENCE_MODE = True
