@@ -30,6 +30,10 @@ RECIPES = {
     "cosine-b32": dict(train=dict(batch_size=32, lr_min_ratio=0.05), model={}),
     "cosine-b128-lr4e-3": dict(train=dict(batch_size=128, lr=4e-3, lr_min_ratio=0.05), model={}),
     "cosine-ema0.98": dict(train=dict(lr_min_ratio=0.05, ema_decay=0.98), model={}),
+    "batch32": dict(train=dict(batch_size=32), model={}),
+    "lr3e-3": dict(train=dict(lr=3e-3), model={}),
+    # CGAR-style depth curriculum: T=1 n=2 for the first 30% of the time, T=2 n=2 until 60%, then T=2 n=4
+    "curriculum": dict(train=dict(depth_curriculum="0.3:1:2,0.6:2:2"), model={}),
 }
 
 

@@ -8,6 +8,7 @@ import torch
 from trm_core import build_model
 from trm_core import checkpoint as ckpt_io
 from trm_core.data import Split
+from trm_core.errors import UserError
 from trm_core.optim import AdamAtan2, SignSGD, lr_at
 from trm_core.trainer import TrainConfig, Trainer
 
@@ -190,3 +191,24 @@ def test_a_time_limited_schedule_decays_over_its_minutes():
 def test_a_run_needs_a_limit():
     with pytest.raises(ValueError, match="needs a limit"):
         TrainConfig(max_steps=0, max_minutes=0)
+
+
+def test_a_depth_curriculum_trains_shallow_first_then_at_the_models_depth():
+    trainer = make_trainer(max_steps=4, depth_curriculum="0.25:1:1,0.5:1:2")
+    model = trainer.model
+    calls = []
+    model.net.register_forward_hook(lambda *_: calls.append(1))
+    per_step = []
+    for _ in range(4):
+        calls.clear()
+        trainer.train_step(trainer.source.next_batch())
+        per_step.append(len(calls))
+    T, n = model.config.T, model.config.n
+    assert per_step == [1 * (1 + 1), 1 * (2 + 1), T * (n + 1), T * (n + 1)]  # stages by the budget used
+    assert (model.config.T, model.config.n) == (T, n)  # the model's own depth is put back
+
+
+@pytest.mark.parametrize("bad", ["0.5", "0.5:1", "x:1:2", "0.5:0:2", "1.5:1:2", "0.5:1:2,0.3:1:1"])
+def test_a_malformed_depth_curriculum_is_refused(bad):
+    with pytest.raises(UserError, match="depth_curriculum"):
+        TrainConfig(depth_curriculum=bad)

@@ -41,7 +41,7 @@ from .errors import UserError
 from .evaluate import evaluate
 from .losses import LOSSES, act_loss
 from .optim import AdamAtan2, SignSGD, lr_at
-from .recursive import RecursiveReasoner, State
+from .recursive import RecursiveReasoner, State, recursion_settings
 
 
 class TrainingStopped(KeyboardInterrupt):
@@ -115,6 +115,9 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps; 0: by time only
     checkpoint_minutes: float = 5.0  # save at least this often (training time); 0: only at the end
     seed: int = 0
+    # A depth curriculum (in the spirit of CGAR, arXiv 2511.08653): "F:T:n,..." trains with T cycles of n
+    # updates until the fraction F of the budget is spent, then the next entry, then the model's own T, n.
+    depth_curriculum: str = ""
     compile: bool = False  # torch.compile the model (CUDA)
     progress: bool = True  # tqdm bar
 
@@ -143,8 +146,26 @@ class TrainConfig:
             problems.append(f"betas must be two numbers in [0, 1), got {self.betas}")
         if self.max_steps == 0 and self.max_minutes == 0:
             problems.append("a run needs a limit: max_steps > 0 or max_minutes > 0")
+        try:
+            self.depth_stages()
+        except UserError as e:
+            problems.append(str(e))
         if problems:
             raise UserError("invalid TrainConfig: " + "; ".join(problems))
+
+    def depth_stages(self) -> list[tuple[float, int, int]]:
+        """``depth_curriculum`` as (until fraction, T, n) triples, fractions increasing in (0, 1]."""
+        stages = []
+        for entry in filter(None, (e.strip() for e in self.depth_curriculum.split(","))):
+            try:
+                until, T, n = entry.split(":")
+                stage = (float(until), int(T), int(n))
+            except ValueError:
+                raise UserError(f"depth_curriculum entries are UNTIL:T:n (e.g. 0.3:1:2), got {entry!r}") from None
+            if not (0 < stage[0] <= 1 and stage[1] >= 1 and stage[2] >= 1) or (stages and stage[0] <= stages[-1][0]):
+                raise UserError(f"depth_curriculum: {entry!r} needs 0 < UNTIL <= 1 (increasing), T >= 1, n >= 1")
+            stages.append(stage)
+        return stages
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -237,7 +258,9 @@ class Trainer:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.carry is None:
             self.carry = initial_carry(model, batch)
-        with autocast_context(self.device):
+        used = self.budget_used()
+        T, n = next(((T, n) for until, T, n in cfg.depth_stages() if used < until), (None, None))
+        with recursion_settings(model, n=n, T=T), autocast_context(self.device):
             carry, outputs = act_step(self._forward, self.carry, batch)
             loss, metrics = act_loss(outputs, carry.batch["labels"], carry.halted, carry.steps, cfg.loss)
         self.carry = carry
