@@ -55,7 +55,7 @@ def main(argv=None) -> dict:
     result = {"model": args.model, "n": args.n, "threads": args.threads, "torch": torch.__version__, "runs": []}
     for how in ("reason", "solve"):
         for batch in args.batch:
-            n = min(len(inputs), max(batch, 64 if batch == 1 else len(inputs)))  # batch 1: 64 puzzles suffice
+            n = min(len(inputs), 64) if batch == 1 else len(inputs)  # one at a time: 64 puzzles suffice
             times = {k: [] for k in SETTINGS}
             answers = {}
             for k, s in SETTINGS.items():  # warm up

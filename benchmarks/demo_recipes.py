@@ -13,6 +13,7 @@ import argparse
 import copy
 import csv
 import json
+import os
 import time
 
 import numpy as np
@@ -45,7 +46,7 @@ def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
     return test.inputs[keep], test.labels[keep]
 
 
-def run(name: str, overrides: dict, minutes: float, every: float, eval_split, base_train) -> list[dict]:
+def run(name: str, overrides: dict, minutes: float, every: float, eval_split) -> list[dict]:
     settings = copy.deepcopy(recipes.DEMO)
     settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
     settings["train"].update(overrides.get("train", {}))
@@ -91,10 +92,10 @@ def main(argv=None):
     rows = []
     for name in args.recipes:
         t = time.perf_counter()
-        rows += run(name, RECIPES[name], args.minutes, args.every, eval_split, demo.train)
+        rows += run(name, RECIPES[name], args.minutes, args.every, eval_split)
         print(f"  ({time.perf_counter() - t:.0f} s)")
     if args.csv:
-        new = not __import__("os").path.exists(args.csv)
+        new = not os.path.exists(args.csv)
         with open(args.csv, "a", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             if new:

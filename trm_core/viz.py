@@ -606,8 +606,8 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, 
 
     import torch
 
-    from .act import halts
     from .data import sudoku
+    from .evaluate import halt_steps
 
     file = file or sys.stdout
     size = int(round(model.config.seq_len ** 0.5))
@@ -615,9 +615,10 @@ def print_sudoku_steps(model, puzzle: str, steps: int | None = None, file=None, 
     tokens = torch.as_tensor(sudoku.to_tokens(grid.reshape(1, -1)))
     trace = model.reason(tokens, steps=steps)
     steps_run = trace.logits.shape[0]
-    says_halt = halts(trace.q_halt[:, 0], trace.q_continue[:, 0], model.config.act_continue, halt_threshold)  # (steps,)
-    halted = bool(says_halt.any())
-    halt_step = int(says_halt.int().argmax()) + 1 if halted else steps_run  # where model.solve stops
+    first = int(halt_steps(trace.q_halt.cpu().numpy(), trace.q_continue.cpu().numpy(), model.config.act_continue,
+                           halt_threshold)[0])  # 0-based; steps_run if it never halts
+    halted = first < steps_run
+    halt_step = first + 1 if halted else steps_run  # where model.solve stops
     print("puzzle:", file=file)
     print(sudoku.pretty(grid), file=file)
     prev = None
