@@ -55,13 +55,19 @@ def initial_carry(model: RecursiveReasoner, batch: dict) -> Carry:
     )
 
 
-def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry, dict]:
+def act_step(model: RecursiveReasoner, carry: Carry, batch: dict, forward=None,
+             global_rows: tuple[int, int] | None = None) -> tuple[Carry, dict]:
     """One supervision step of every row; returns the new carry and the model outputs.
 
     In training mode a row halts when it reached ``N_sup`` steps or its Q head says so
     (``q_halt > 0`` for TRM, ``q_halt > q_continue`` with the continue target for HRM); with
     probability ``halt_exploration_prob`` it must first run randint(2, N_sup) steps. In eval mode
     every row runs exactly ``N_sup`` steps.
+
+    ``forward``: what runs the step (default ``model``; the trainer passes its DDP or compiled
+    wrapper). ``global_rows=(first, total)``: these rows are rows ``first...`` of a global batch of
+    ``total`` (data parallel); the exploration draws are made for the global batch and sliced, so
+    every rank sees what a single process would.
     """
     cfg = model.config
     halted = carry.halted
@@ -69,7 +75,7 @@ def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry
     steps = torch.where(halted, 0, carry.steps)
     data = {k: torch.where(halted.view(-1, *[1] * (v.ndim - 1)), batch[k], v) for k, v in carry.batch.items()}
 
-    new_state, logits, q_halt, q_continue = model(state, data["inputs"], data.get("puzzle_identifiers"))
+    new_state, logits, q_halt, q_continue = (forward or model)(state, data["inputs"], data.get("puzzle_identifiers"))
     outputs = {"logits": logits, "q_halt_logits": q_halt, "q_continue_logits": q_continue}
 
     with torch.no_grad():
@@ -78,8 +84,12 @@ def act_step(model: RecursiveReasoner, carry: Carry, batch: dict) -> tuple[Carry
         halted = is_last
         if model.training and cfg.N_sup > 1:
             halted = halted | halts(q_halt, q_continue, cfg.act_continue)
-            explore = torch.rand_like(q_halt) < cfg.halt_exploration_prob
-            min_steps = explore * torch.randint_like(steps, low=2, high=cfg.N_sup + 1)
+            B = q_halt.shape[0]
+            first, total = global_rows or (0, B)
+            rows = slice(first, first + B)
+            explore = torch.rand(total, dtype=q_halt.dtype, device=q_halt.device)[rows] < cfg.halt_exploration_prob
+            draw = torch.randint(2, cfg.N_sup + 1, (total,), dtype=steps.dtype, device=steps.device)
+            min_steps = explore * draw[rows]
             halted = halted & (steps >= min_steps)
             if cfg.act_continue:
                 outputs["target_q_continue"] = continue_target(model, new_state, data, is_last)

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
 from . import checkpoint as ckpt_io
+from . import distributed
 from .cli import UsageError, bounded, positive_float, positive_int
 from .config import PRESETS, ModelConfig, preset
 from .devices import pick_device
 from .models import build_model
 from .recipes import DEFAULT_PRESET, DEMO, TASK_ALIASES, build_run, recipe_for
+from .tracking import TRACKING_FILES
 from .trainer import TrainConfig, TrainingStopped, throughput
 from .viz import print_sudoku_steps, save_training_summary
 
@@ -92,6 +96,9 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
                              "train into another --out, or replace it with --overwrite")
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        for name in TRACKING_FILES:  # the old run's TensorBoard / W&B records
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -113,23 +120,45 @@ def read_run_settings(out: Path) -> dict:
 
 
 def cmd_train(args) -> int:
-    device = pick_device(args.device)
+    """``trm train``; under ``torchrun`` every process runs this, data parallel (rank 0 writes the files)."""
+    device = distributed.setup(pick_device(args.device))
+    try:
+        code = _cmd_train(args, device)
+    except TrainingStopped as e:  # agreed by all ranks, after the save: leave together
+        ranks = distributed.current()
+        distributed.teardown()
+        if ranks is not None and not ranks.is_main:
+            raise SystemExit(e.exit_code) from None  # rank 0 says how to resume
+        raise
+    # any other error leaves the group as it is: the other ranks may be inside a collective, and
+    # torchrun stops them once this process has exited
+    distributed.teardown()
+    return code
+
+
+def _cmd_train(args, device) -> int:
+    ranks = distributed.current()
+    main = ranks is None or ranks.is_main
+    say = print if main else (lambda *a, **k: None)
+    lock = ckpt_io.run_lock if main else (lambda out: nullcontext())  # rank 0 holds the run folder
     if args.resume:
         out = Path(args.resume)
-        with ckpt_io.run_lock(out):
+        with lock(out):
             settings = read_run_settings(out)
             if args.steps:
                 settings.setdefault("train", {})["max_steps"] = args.steps
             if args.minutes is not None:
                 settings.setdefault("train", {})["max_minutes"] = args.minutes
+            if args.track is not None:
+                settings.setdefault("train", {})["track"] = args.track
             if not (out / "checkpoint.pt").exists():
                 raise UsageError(f"{out} has no checkpoint yet (the run stopped before its first save): "
                                  f"start it again with the same command and --overwrite")
             state = ckpt_io.load(out / "checkpoint.pt", map_location=device)
             trainer, task = build_run(settings, device, out)
             trainer.load_state_dict(state)
-            print(f"resuming {out} at step {trainer.step}")
-            return _train(trainer, out)
+            say(f"resuming {out} at step {trainer.step}" + (f" on {ranks.world} processes" if ranks else ""))
+            return _train(trainer, out, say)
     task_name = TASK_ALIASES.get(args.task, args.task)
     model_over, train_over = parse_overrides(args.overrides)
     if task_name not in DEFAULT_PRESET:
@@ -145,17 +174,23 @@ def cmd_train(args) -> int:
         train_over["max_minutes"] = args.minutes
         if not args.steps:
             train_over["max_steps"] = 0  # no step limit: the minutes decide, schedule included
+    if args.track is not None:
+        train_over["track"] = args.track
     settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                     preset=preset_name, model=model_over, train=train_over,
                     task_options=parse_task_options(args.task_option))
     out = Path(args.out or f"runs/{task_name}-{preset_name}")
-    with ckpt_io.run_lock(out):  # a second `trm train` into the same folder stops here
-        prepare_run_folder(out, args.overwrite)
+    with lock(out):  # a second `trm train` into the same folder stops here
+        if main:
+            prepare_run_folder(out, args.overwrite)
+        distributed.barrier()  # the other ranks start once rank 0 has the folder ready
         trainer, task = build_run(settings, device, out)  # validates everything before run.json is written
-        (out / "run.json").write_text(json.dumps(settings, indent=2))
-        print(f"training {preset_name} ({trainer.model.num_parameters():,} parameters) on {task_name} "
-              f"({task.train.num_examples} training puzzles) on {device}; run directory {out}")
-        return _train(trainer, out)
+        if main:
+            (out / "run.json").write_text(json.dumps(settings, indent=2))
+        where = f"{device}" + (f" x {ranks.world} processes ({torch.distributed.get_backend()})" if ranks else "")
+        say(f"training {preset_name} ({trainer.model.num_parameters():,} parameters) on {task_name} "
+            f"({task.train.num_examples} training puzzles) on {where}; run directory {out}")
+        return _train(trainer, out, say)
 
 
 def _fit(trainer, out: Path) -> dict:
@@ -167,10 +202,11 @@ def _fit(trainer, out: Path) -> dict:
                               f"trm train --resume {out}") from None
 
 
-def _train(trainer, out: Path) -> int:
+def _train(trainer, out: Path, say=print) -> int:
     metrics = _fit(trainer, out)
-    _print_eval(metrics)
-    print(f"saved {out / 'checkpoint.pt'}")
+    if trainer.is_main:
+        _print_eval(metrics)
+    say(f"saved {out / 'checkpoint.pt'}")
     return 0
 
 
@@ -376,6 +412,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="run directory (default runs/TASK-PRESET)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    p.add_argument("--track", choices=["tensorboard", "wandb"],
+                   help="also log to TensorBoard (RUN/tensorboard) or Weights & Biases (offline, RUN/wandb)")
     p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the task (repeatable), e.g. loops=0 for perfect mazes; see make_task")
     p.add_argument("overrides", nargs="*", help="key=value settings of ModelConfig or TrainConfig")

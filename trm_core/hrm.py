@@ -38,6 +38,6 @@ class HRM(RecursiveReasoner):
                 if not last_cycle:
                     y = self.H_net(y, z, self.rope)
         # The 1-step gradient: only these two updates are back-propagated through.
-        z = self.L_net(z, y + x, self.rope)
-        y = self.H_net(y, z, self.rope)
+        z = self.apply_net(self.L_net, z, y + x)
+        y = self.apply_net(self.H_net, y, z)
         return State(y.transpose(0, 1), z.transpose(0, 1))

@@ -14,6 +14,7 @@ import math
 
 import torch
 
+from . import distributed
 from .errors import UserError
 from .recursive import PuzzleEmbedding
 
@@ -65,9 +66,13 @@ class SignSGD:
         if emb.local_weights is None or emb.local_weights.grad is None:
             return
         group = self.param_groups[0]
-        ids, inverse = emb.local_ids.unique(return_inverse=True)  # rows seen, each once
-        grad = torch.zeros(len(ids), emb.weight.shape[1], dtype=emb.local_weights.grad.dtype, device=ids.device)
-        grad.index_add_(0, inverse, emb.local_weights.grad)  # a puzzle seen twice sums its gradients
+        seen, rows_grad = emb.local_ids, emb.local_weights.grad
+        ranks = distributed.current()
+        if ranks is not None:  # data parallel: every rank applies the rows and gradients of all ranks
+            seen, rows_grad = distributed.gather_rows(seen), distributed.gather_rows(rows_grad) / ranks.world
+        ids, inverse = seen.unique(return_inverse=True)  # rows seen, each once
+        grad = torch.zeros(len(ids), emb.weight.shape[1], dtype=rows_grad.dtype, device=ids.device)
+        grad.index_add_(0, inverse, rows_grad)  # a puzzle seen twice sums its gradients
         rows = emb.weight[ids] * (1 - group["lr"] * group["weight_decay"]) - group["lr"] * grad.sign()
         emb.weight[ids] = rows.to(emb.weight.dtype)
 

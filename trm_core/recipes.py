@@ -14,6 +14,7 @@ a run directory's ``run.json`` stores, so a run can be resumed).
 """
 from __future__ import annotations
 
+from . import distributed
 from .config import PRESETS, preset
 from .devices import seed_everything
 from .errors import UserError
@@ -77,16 +78,22 @@ def model_config_for(task, preset_name: str, **overrides):
     return preset(preset_name, **task.model_dims(), **overrides)
 
 
-def trainer_for(task, preset_name: str, device="cpu", out_dir=None, model: dict | None = None, **train) -> Trainer:
+def trainer_for(task, preset_name: str, device="cpu", out_dir=None, model: dict | None = None, dtype=None,
+                **train) -> Trainer:
     """A :class:`Trainer` of a fresh ``preset_name`` model on ``task``, evaluated on its test split.
 
-    ``model``: ModelConfig overrides; ``train``: TrainConfig fields over the preset's recipe. Seeds
-    everything with the TrainConfig's ``seed`` first, so the same call builds the same model.
+    ``model``: ModelConfig overrides; ``train``: TrainConfig fields over the preset's recipe; ``dtype``:
+    e.g. ``torch.float64`` for exactness checks. Seeds everything with the TrainConfig's ``seed``
+    first, so the same call builds the same model.
     """
     config = TrainConfig(**{**recipe_for(preset_name), **train})
     seed_everything(config.seed)
     net = build_model(model_config_for(task, preset_name, **dict(model or {})))
-    source = LoaderSource(task.train_loader(config.batch_size, seed=config.seed))
+    if dtype is not None:
+        net = net.to(dtype)
+    ranks = distributed.current()  # data parallel (torchrun): this rank reads its share of every batch
+    shard = (ranks.rank, ranks.world) if ranks else (0, 1)
+    source = LoaderSource(task.train_loader(config.batch_size, seed=config.seed, shard=shard))
     return Trainer(net, source, config, task, out_dir=out_dir, data_description=task.describe(), device=device)
 
 

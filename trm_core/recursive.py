@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 
 from .config import ModelConfig
@@ -120,6 +121,9 @@ class RecursiveReasoner(nn.Module):
         with torch.no_grad():  # start "almost never halt": Q near sigmoid(-5)
             self.q_head.weight.zero_()
             self.q_head.bias.fill_(-5.0)
+        #: Recompute the back-propagated updates' activations in backward
+        #: (``TrainConfig.activation_checkpointing``).
+        self.checkpoint_activations = False
         # Fixed (not learned) initial states, truncated normal std 1.
         self.register_buffer("y_init", trunc_normal_(torch.empty(D), std=1.0))
         self.register_buffer("z_init", trunc_normal_(torch.empty(D), std=1.0))
@@ -136,6 +140,14 @@ class RecursiveReasoner(nn.Module):
         c = self.config
         return Net(num_layers, hidden_size=c.hidden_size, num_heads=c.num_heads, expansion=c.expansion, mixer=c.mixer,
                    seq_len=c.total_len, eps=c.rms_norm_eps, multiple=c.mlp_multiple)
+
+    def apply_net(self, net: Net, hidden: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
+        """``net(hidden + injection)``; with ``checkpoint_activations`` (and gradients on), only the two inputs
+        are kept for backward and the call's activations are recomputed there: one net call's
+        activations alive at a time instead of the whole cycle's, for one more forward of each call."""
+        if self.checkpoint_activations and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(net, hidden, injection, self.rope, use_reentrant=False)
+        return net(hidden, injection, self.rope)
 
     def num_parameters(self) -> int:
         """Trainable parameters (the puzzle-embedding table, a buffer, is not counted)."""

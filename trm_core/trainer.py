@@ -6,8 +6,8 @@ the incoming batch. So over time each puzzle gets up to ``N_sup`` supervision st
 gradient step, and easy puzzles leave early.
 
 The loss of a segment is summed over the batch and divided by the batch size (the local batch of this
-process). Under data parallelism (not built yet), DDP averages the gradients over ranks, which makes
-that the mean over the global batch, as the reference computes it.
+process). Under data parallelism (``torchrun``, see :mod:`trm_core.distributed`), DDP averages the
+gradients over ranks, which makes that the mean over the global batch, as the reference computes it.
 
 How long a run lasts: ``max_steps`` optimizer steps, or ``max_minutes`` of training time (summed over
 resumed sessions), whichever comes first; 0 switches a limit off. The learning-rate schedule follows
@@ -33,6 +33,7 @@ from typing import Callable, Protocol
 import torch
 
 from . import checkpoint as ckpt_io
+from . import distributed
 from .act import Carry, act_step, initial_carry
 from .config import checked_fields
 from .devices import autocast_context
@@ -42,6 +43,7 @@ from .evaluate import evaluate
 from .losses import LOSSES, act_loss
 from .optim import AdamAtan2, SignSGD, lr_at
 from .recursive import RecursiveReasoner, State, recursion_settings
+from .tracking import TRACKERS, open_tracker
 
 
 class TrainingStopped(KeyboardInterrupt):
@@ -119,6 +121,10 @@ class TrainConfig:
     # updates until the fraction F of the budget is spent, then the next entry, then the model's own T, n.
     depth_curriculum: str = ""
     compile: bool = False  # torch.compile the model (CUDA)
+    # Recompute the last cycle's activations in backward, one net call at a time, instead of keeping
+    # them: the same gradients for about a third more compute, much less memory (small GPUs).
+    activation_checkpointing: bool = False
+    track: str = ""  # also send metrics to "tensorboard" or "wandb" (offline unless WANDB_MODE says otherwise)
     progress: bool = True  # tqdm bar
 
     def __post_init__(self):
@@ -127,6 +133,8 @@ class TrainConfig:
         problems = []
         if self.optimizer not in ("adam_atan2", "adamw"):
             problems.append(f"optimizer must be 'adam_atan2' or 'adamw', got {self.optimizer!r}")
+        if self.track not in TRACKERS:
+            problems.append(f"track must be one of {', '.join(repr(t) for t in TRACKERS)}, got {self.track!r}")
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         for name in ("batch_size", "eval_batch_size"):
@@ -181,11 +189,21 @@ def _carry_to_dict(carry: Carry | None) -> dict | None:
             "halted": carry.halted.cpu(), "batch": {k: v.cpu() for k, v in carry.batch.items()}}
 
 
-def _carry_from_dict(d: dict | None, device) -> Carry | None:
+def _carry_from_dict(d: dict | None, device, rows: slice = slice(None)) -> Carry | None:
+    """The carry saved by :func:`_carry_to_dict` (its ``rows`` only: a data-parallel rank's share)."""
     if d is None:
         return None
-    return Carry(State(d["y"].to(device), d["z"].to(device)), d["steps"].to(device), d["halted"].to(device),
-                 {k: v.to(device) for k, v in d["batch"].items()})
+    return Carry(State(d["y"][rows].to(device), d["z"][rows].to(device)), d["steps"][rows].to(device),
+                 d["halted"][rows].to(device), {k: v[rows].to(device) for k, v in d["batch"].items()})
+
+
+def _gather_carry(carry: Carry | None) -> Carry | None:
+    """The global carry of a data-parallel run (every rank's rows, in rank order)."""
+    if carry is None:
+        return None
+    g = distributed.gather_rows
+    return Carry(State(g(carry.state.y), g(carry.state.z)), g(carry.steps), g(carry.halted),
+                 {k: g(v) for k, v in carry.batch.items()})
 
 
 class Trainer:
@@ -205,6 +223,10 @@ class Trainer:
         data_description: dict | None = None,
         device: torch.device | str = "cpu",
     ):
+        self.ranks = distributed.current()  # None: this process trains alone
+        self.is_main = self.ranks is None or self.ranks.is_main  # the process that writes files
+        if self.ranks is not None:
+            self.ranks.local_batch(config.batch_size)  # an error now when the ranks cannot share the batch
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.source = source
@@ -216,6 +238,7 @@ class Trainer:
         self.elapsed = 0.0  # training seconds, over all resumed sessions
         self.carry: Carry | None = None
         self.history: list[dict] = []
+        self.tracker = None  # TensorBoard / W&B while fit() runs (config.track)
 
         params = [p for p in self.model.parameters() if p.requires_grad]
         if config.optimizer == "adam_atan2":
@@ -228,7 +251,12 @@ class Trainer:
         if self.model.puzzle_emb is not None:
             self.puzzle_optimizer = SignSGD(self.model.puzzle_emb, config.puzzle_emb_lr, config.puzzle_emb_weight_decay)
         self.ema = EMA(self.model, config.ema_decay) if config.ema else None
-        self._forward = torch.compile(self.model) if config.compile else self.model
+        self.model.checkpoint_activations = config.activation_checkpointing
+        self._forward = self.model
+        if self.ranks is not None:  # gradients averaged over ranks during backward
+            self._forward = distributed.wrap(self.model, self.device)
+        if config.compile:
+            self._forward = torch.compile(self._forward)
 
     # ---------------------------------------------------------------------------------------
     # One optimizer step = one supervision segment for the whole batch
@@ -260,14 +288,17 @@ class Trainer:
             self.carry = initial_carry(model, batch)
         used = self.budget_used()
         T, n = next(((T, n) for until, T, n in cfg.depth_stages() if used < until), (None, None))
+        B = batch["inputs"].shape[0]  # this process's rows
+        rows = None if self.ranks is None else (self.ranks.rank * B, self.ranks.world * B)
         with recursion_settings(model, n=n, T=T), autocast_context(self.device):
-            carry, outputs = act_step(self._forward, self.carry, batch)
+            carry, outputs = act_step(model, self.carry, batch, forward=self._forward, global_rows=rows)
             loss, metrics = act_loss(outputs, carry.batch["labels"], carry.halted, carry.steps, cfg.loss)
         self.carry = carry
-        (loss / batch["inputs"].shape[0]).backward()
+        (loss / B).backward()
         self._set_lr()
-        if cfg.grad_clip > 0:
-            metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        grad_norm = None
+        if cfg.grad_clip > 0:  # after DDP's averaging: the same on every rank
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.puzzle_optimizer is not None:
@@ -276,12 +307,17 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(model)
         self.step += 1
-        out = {k: float(v) for k, v in metrics.items()}
+        metrics["loss"] = loss.detach()
+        names = list(metrics)  # sums over rows: added up over ranks
+        sums = distributed.reduce(torch.stack([metrics[k].double() for k in names])).tolist()
+        out = dict(zip(names, sums))
         count = max(out["count"], 1.0)
         for k in ("accuracy", "exact_accuracy", "q_halt_accuracy", "steps"):
             out[k] /= count  # means over the rows that halted this step
-        out["loss"] = float(loss.detach()) / batch["inputs"].shape[0]
+        out["loss"] /= B * (self.ranks.world if self.ranks else 1)
         out["lr"] = self.optimizer.param_groups[0]["lr"]
+        if grad_norm is not None:
+            out["grad_norm"] = float(grad_norm)
         return out
 
     # ---------------------------------------------------------------------------------------
@@ -309,16 +345,18 @@ class Trainer:
             "step": self.step,
             "elapsed": self.elapsed,
             "rng": ckpt_io.rng_state(),
-            "carry": _carry_to_dict(self.carry),
+            "carry": _carry_to_dict(self.carry if self.ranks is None else _gather_carry(self.carry)),
             "source": self.source.state_dict(),
         }
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the checkpoint (data parallel: every rank calls this, rank 0 writes the global state)."""
         if path is None:
             if self.out_dir is None:
                 raise UserError("no path given and the trainer has no out_dir")
             path = self.out_dir / "checkpoint.pt"
-        return ckpt_io.save_atomic(self.state_dict(), path)
+        state = self.state_dict()
+        return ckpt_io.save_atomic(state, path) if self.is_main else Path(path)
 
     def load_state_dict(self, state: dict) -> None:
         """Resume from :meth:`state_dict`; refuses a checkpoint of another model or task, or a slim one."""
@@ -342,14 +380,18 @@ class Trainer:
         self.step = state["step"]
         self.elapsed = state.get("elapsed", 0.0)
         ckpt_io.set_rng_state(state["rng"])
-        self.carry = _carry_from_dict(state["carry"], self.device)
+        carry = state["carry"]
+        rows = slice(None)
+        if self.ranks is not None and carry is not None:
+            rows = self.ranks.rows(len(carry["steps"]))  # this rank's share of the saved global carry
+        self.carry = _carry_from_dict(carry, self.device, rows)
         self.source.load_state_dict(state["source"])
         self._trim_log()
 
     def _trim_log(self) -> None:
         """Drop the records after this step from ``metrics.jsonl`` (a run killed after its last checkpoint
         logged steps that the resumed run will do again)."""
-        log = self.out_dir / "metrics.jsonl" if self.out_dir is not None else None
+        log = self.out_dir / "metrics.jsonl" if self.out_dir is not None and self.is_main else None
         if log is None or not log.exists():
             return
         lines = log.read_text().splitlines()
@@ -362,10 +404,12 @@ class Trainer:
     # ---------------------------------------------------------------------------------------
     def _log(self, record: dict) -> None:
         self.history.append(record)
-        if self.out_dir is not None:
+        if self.out_dir is not None and self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
+        if self.tracker is not None:
+            self.tracker.log(record)
 
     def fit(self, callback: Callable[[dict], None] | None = None) -> dict:
         """Train until the budget (``max_steps``, ``max_minutes``) is spent; evaluate and save as configured.
@@ -380,22 +424,43 @@ class Trainer:
         raise :class:`TrainingStopped`; a second signal stops at once, saving nothing more. Resuming
         from any of these checkpoints ends with exactly the weights of an uninterrupted run.
         """
-        with ckpt_io.run_lock(self.out_dir) if self.out_dir is not None else nullcontext(), _StopOnSignals() as stop:
-            return self._fit(callback, stop)
+        locked = self.out_dir is not None and self.is_main
+        with ckpt_io.run_lock(self.out_dir) if locked else nullcontext(), _StopOnSignals() as stop:
+            if self.is_main:
+                self.tracker = open_tracker(self.config.track, self.out_dir,
+                                            {**self.config.to_dict(), **self.model.config.to_dict()})
+            try:
+                return self._fit(callback, stop)
+            finally:
+                if self.tracker is not None:
+                    self.tracker.close()
+                    self.tracker = None
+
+    def _agree(self, stop: "_StopOnSignals") -> str | None:
+        """The stop signal, if any; data parallel: the clock and the signal agreed by all ranks (the
+        latest clock, a signal on any rank), so every rank stops, saves and evaluates at the same step."""
+        if self.ranks is None:
+            return stop.signal
+        latest, stopped = distributed.reduce(
+            torch.tensor([self.elapsed, float(stop.signal is not None)], dtype=torch.float64, device=self.device),
+            op="max").tolist()
+        self.elapsed = latest
+        return (stop.signal or "SIGTERM") if stopped else None
 
     def _fit(self, callback, stop: "_StopOnSignals") -> dict:
         from tqdm.auto import tqdm
 
         cfg = self.config
         start_step, t0, t_prev = self.step, time.perf_counter(), self.elapsed
-        last_save = t0
+        last_save = self.elapsed
         bar = tqdm(total=cfg.max_steps if cfg.max_steps and not cfg.max_minutes else None, initial=self.step,
-                   disable=not cfg.progress, desc="train", unit="step", dynamic_ncols=True)
-        last, smoothed = {}, None
+                   disable=not (cfg.progress and self.is_main), desc="train", unit="step", dynamic_ncols=True)
+        last, smoothed, stopping = {}, None, None
         try:
-            while not self.finished() and not stop.signal:
+            while not self.finished() and not (stopping or (self.ranks is None and stop.signal)):
                 rec = self.train_step(self.source.next_batch())
                 self.elapsed = t_prev + time.perf_counter() - t0
+                stopping = self._agree(stop)
                 rec.update(kind="train", step=self.step, time=self.elapsed)
                 smoothed = rec if smoothed is None else {k: 0.9 * smoothed[k] + 0.1 * v if isinstance(v, float) else v
                                                          for k, v in rec.items()}
@@ -408,27 +473,33 @@ class Trainer:
                                 halt=f"{smoothed['steps']:.1f}")
                 last = rec
                 if (self.eval_data is not None and cfg.eval_every and self.step % cfg.eval_every == 0
-                        and not self.finished() and not stop.signal):
+                        and not self.finished() and not stopping):
                     last = self._eval_and_log(callback)
                 due = (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0) or (
-                    cfg.checkpoint_minutes and time.perf_counter() - last_save >= 60 * cfg.checkpoint_minutes)
+                    cfg.checkpoint_minutes and self.elapsed - last_save >= 60 * cfg.checkpoint_minutes)
                 if self.out_dir is not None and due and not self.finished():
                     self.save()
-                    last_save = time.perf_counter()
+                    last_save = self.elapsed
         finally:
             bar.close()
         if self.out_dir is not None and self.step > start_step:
             self.save()  # before the final evaluation: an interrupt or error there loses nothing
-        if stop.signal:
+        signal_name = stopping or (stop.signal if self.ranks is None else None)
+        if signal_name:
             where = (f"saved {self.out_dir / 'checkpoint.pt'}" if self.out_dir is not None
                      else "nothing saved (no out_dir)")
-            raise TrainingStopped(stop.signal, self.step, where)
+            raise TrainingStopped(signal_name, self.step, where)
         if self.eval_data is not None and (not last or last.get("kind") != "eval"):
             last = self._eval_and_log(callback)
         return last
 
     def _eval_and_log(self, callback) -> dict:
+        if not self.is_main:  # data parallel: rank 0 evaluates, the others wait for it
+            distributed.barrier()
+            return {"kind": "eval", "step": self.step, "time": self.elapsed}
         metrics = self.evaluate()
+        if self.ranks is not None:
+            distributed.barrier()
         rec = {"kind": "eval", "step": self.step, "time": self.elapsed,
                **{k: v for k, v in metrics.items() if k != "q_halt_calibration"}}
         self._log(rec)

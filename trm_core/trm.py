@@ -31,8 +31,8 @@ class TRM(RecursiveReasoner):
         """n updates of z from (x, y, z), then one update of y from (y, z). All sequence-first (L_total, B, D)."""
         injection = y + x  # the same for all n updates
         for _ in range(self.config.n):
-            z = self.net(z, injection, self.rope)  # z = net(z + y + x)
-        y = self.net(y, z, self.rope)  # y = net(y + z)
+            z = self.apply_net(self.net, z, injection)  # z = net(z + y + x)
+        y = self.apply_net(self.net, y, z)  # y = net(y + z)
         return y, z
 
     def recursion(self, x: torch.Tensor, state: State) -> State:

@@ -198,12 +198,18 @@ class TrainLoader(torch.utils.data.IterableDataset):
     (it is fast enough in the main process; worker processes would each repeat the epoch).
     """
 
-    def __init__(self, split: Split, batch_size: int, seed: int = 0, augmenter: Augmenter | None = None):
+    def __init__(self, split: Split, batch_size: int, seed: int = 0, augmenter: Augmenter | None = None,
+                 shard: tuple[int, int] = (0, 1)):
         if batch_size < 1:
             raise UserError(f"batch_size must be at least 1, got {batch_size}")
         if split.num_examples == 0:
             raise UserError("the training split has no examples")
+        rank, world = shard
+        if not 0 <= rank < world or batch_size % world:
+            raise UserError(f"batch_size={batch_size} cannot be split evenly over {world} processes: "
+                            f"choose a multiple of {world}")
         self.split, self.batch_size, self.seed, self.augmenter = split, batch_size, seed, augmenter
+        self.shard = (rank, world)
         self.epoch, self.batch = 0, 0
         self._plan_epoch = None
         self._plan = None
@@ -240,8 +246,14 @@ class TrainLoader(torch.utils.data.IterableDataset):
             self.epoch, self.batch = self.epoch + 1, 0
             examples, groups, versions = self._epoch_plan(self.epoch)
         n_batches = max(1, len(examples) // self.batch_size)
+        rank, world = self.shard
+        if world > 1 and len(examples) < self.batch_size:
+            raise UserError(f"an epoch has {len(examples)} examples, fewer than one batch ({self.batch_size}): "
+                            "data-parallel training needs whole batches; lower batch_size")
+        local = self.batch_size // world
         while self.batch < n_batches:
-            sl = slice(self.batch * self.batch_size, (self.batch + 1) * self.batch_size)
+            first = self.batch * self.batch_size + rank * local  # this rank's rows of the global batch
+            sl = slice(first, first + local)
             idx = examples[sl]
             x, y = self.split.inputs[idx], self.split.labels[idx]
             if self.augmenter is not None:

@@ -60,9 +60,12 @@ class Task:
             "augmenter": self.augmenter.describe() if self.augmenter else None,
         }
 
-    def train_loader(self, batch_size: int, seed: int = 0, augment: bool = True) -> TrainLoader:
-        """Shuffled training batches, one version per group per epoch (see TrainLoader)."""
-        return TrainLoader(self.train, batch_size, seed=seed, augmenter=self.augmenter if augment else None)
+    def train_loader(self, batch_size: int, seed: int = 0, augment: bool = True,
+                     shard: tuple[int, int] = (0, 1)) -> TrainLoader:
+        """Shuffled training batches, one version per group per epoch (see TrainLoader); with
+        ``shard=(rank, world)``, this rank's rows of every global batch of ``batch_size``."""
+        return TrainLoader(self.train, batch_size, seed=seed, augmenter=self.augmenter if augment else None,
+                           shard=shard)
 
     def eval_loader(self, batch_size: int, split: str = "test", pad_last: bool = False) -> EvalLoader:
         """Every example of ``split`` once, in order (predictions line up with its rows)."""
