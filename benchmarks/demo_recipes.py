@@ -23,9 +23,11 @@ from trm_core import recipes
 from trm_core.data import make_task
 from trm_core.evaluate import evaluate
 
-#: Candidate recipes: overrides of the demo's ``train`` and ``model`` settings.
+#: The demo's train settings before it adopted "wd1.0-softmax": every recipe starts from these.
+BEFORE = dict(weight_decay=recipes.CPU_RECIPE["weight_decay"], loss="stablemax")
+#: Candidate recipes: overrides of the demo's ``train`` and ``model`` settings (on top of BEFORE).
 RECIPES = {
-    "published-demo": dict(train={}, model={}),  # recipes.DEMO as it was: constant lr 2e-3, batch 64, EMA 0.99
+    "published-demo": dict(train={}, model={}),  # BEFORE: constant lr 2e-3, batch 64, EMA 0.99, wd 0.1, stablemax
     "cosine": dict(train=dict(lr_min_ratio=0.05), model={}),
     "cosine-lr4e-3": dict(train=dict(lr=4e-3, lr_min_ratio=0.05), model={}),
     "cosine-b32": dict(train=dict(batch_size=32, lr_min_ratio=0.05), model={}),
@@ -72,6 +74,7 @@ def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
 def run(name: str, overrides: dict, minutes: float, every: float, eval_split) -> list[dict]:
     settings = copy.deepcopy(recipes.DEMO)
     settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
+    settings["train"].update(BEFORE)
     settings["train"].update(overrides.get("train", {}))
     settings["model"].update(overrides.get("model", {}))
     trainer, _ = recipes.build_run(settings, progress=False)

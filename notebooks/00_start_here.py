@@ -82,7 +82,7 @@ print(f"trm_core {trm_core.__version__} · torch {torch.__version__} · numpy {n
 FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest sizes, a few seconds
 
 USE_PRETRAINED = True  # load the shipped checkpoint when there is one; False: always train your own
-FALLBACK_MINUTES = 0.25 if FAST else 4.2  # training time when there is no checkpoint (`trm demo` trains 4.2)
+FALLBACK_MINUTES = 0.25 if FAST else 2.0  # training time when there is no checkpoint (`trm demo` trains 2)
 N_PUZZLES = 8 if FAST else 40  # unseen puzzles in the tour
 UNSEEN_SEED = 2026  # the shipped model was trained on puzzles generated with seed 0: another seed, other puzzles
 SEED = 0
@@ -238,7 +238,7 @@ else:
     print(f"NO SHIPPED CHECKPOINT ({ckpt})")
 if not PRETRAINED:
     print(f"Training a fresh model for {FALLBACK_MINUTES:g} minutes instead (the `trm demo` run). With the full "
-          "4.2 minutes it solves about 97% of unseen puzzles; with less it solves far fewer, so read the tour "
+          "2 minutes it solves about 99% of unseen puzzles; with less it solves far fewer, so read the tour "
           "below as the portrait of a beginner, with the accuracy measured here.")
     settings = json.loads(json.dumps(recipes.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
     settings["train"].update(max_minutes=FALLBACK_MINUTES, eval_every=0)

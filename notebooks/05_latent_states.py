@@ -85,7 +85,7 @@ FAST = os.environ.get("TRM_FAST") == "1"  # CI sets TRM_FAST=1: the smallest siz
 FULL = False  # True: halting statistics on 500 puzzles instead of 300
 
 USE_PRETRAINED = True  # load the shipped checkpoint when there is one; False: train your own
-FALLBACK_MINUTES = 0.25 if FAST else 4.2  # training time when there is no checkpoint
+FALLBACK_MINUTES = 0.25 if FAST else 2.0  # training time when there is no checkpoint (the `trm demo` run)
 N_STATES = 16  # puzzles whose states (y, z) we keep and look at
 N_EVAL = 100 if FAST else (500 if FULL else 300)  # puzzles for the halting statistics
 EXTRA_STEPS = 4 if FAST else 10  # supervision steps beyond training's N_sup, in section 6
@@ -110,7 +110,7 @@ model, why = pretrained.try_load("trm-sudoku6", device=DEVICE) if USE_PRETRAINED
 PRETRAINED = model is not None
 if not PRETRAINED:
     print(f"NO SHIPPED CHECKPOINT ({why}): training one for {FALLBACK_MINUTES:g} minutes. A model trained for "
-          "less than the full 4 minutes solves few puzzles: the pictures below then show a beginner.")
+          "less than the full 2 minutes solves few puzzles: the pictures below then show a beginner.")
 if not PRETRAINED:
     settings = json.loads(json.dumps(recipes.DEMO))  # the `trm demo` run: 6x6 Sudoku, trm-mlp-tiny
     settings["train"].update(max_minutes=FALLBACK_MINUTES, eval_every=0)
