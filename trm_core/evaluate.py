@@ -38,16 +38,22 @@ def as_split(data, labels=None, puzzle_ids=None) -> Split:
 
 
 @torch.no_grad()
-def predict(model: RecursiveReasoner, data, puzzle_ids=None, steps: int | None = None, batch_size: int = 256) -> dict:
+def predict(model: RecursiveReasoner, data, puzzle_ids=None, steps: int | None = None, batch_size: int = 256,
+            progress: bool = False) -> dict:
     """The model's answers after every supervision step for a whole set, in batches, as numpy.
 
     ``data``: a Split or inputs (N, L). Returns ``predictions`` (steps, N, L) token ids and
-    ``q_halt``, ``q_continue`` (steps, N) float32.
+    ``q_halt``, ``q_continue`` (steps, N) float32. ``progress``: a progress bar over the batches.
     """
     split = as_split(data, puzzle_ids=puzzle_ids)
     use_ids = model.puzzle_emb is not None
     preds, q_halt, q_cont = [], [], []
-    for batch in EvalLoader(split, batch_size):
+    batches = EvalLoader(split, batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, total=-(-split.num_examples // batch_size), desc="evaluating", unit="batch")
+    for batch in batches:
         trace = model.reason(batch["inputs"], batch["puzzle_identifiers"] if use_ids else None, steps=steps)
         preds.append(trace.predictions.cpu())
         q_halt.append(trace.q_halt.float().cpu())
@@ -120,12 +126,12 @@ def task_and_split(data, labels, puzzle_ids, split: str, caller: str):
 
 
 def evaluate(model: RecursiveReasoner, data, labels=None, puzzle_ids=None, steps: int | None = None,
-             batch_size: int = 256, split: str = "test") -> dict:
+             batch_size: int = 256, split: str = "test", progress: bool = False) -> dict:
     """Evaluate ``model`` on a whole set: a :class:`~trm_core.data.Task` (its ``split``, with the task's
     own metrics: valid solutions, valid shortest paths, ARC pass@k by voting), a Split, or arrays
-    ``inputs`` (N, L) with ``labels`` (N, L)."""
+    ``inputs`` (N, L) with ``labels`` (N, L). ``progress``: a progress bar over the batches."""
     task, s = task_and_split(data, labels, puzzle_ids, split, "evaluate")
-    out = predict(model, s, steps=steps, batch_size=batch_size)
+    out = predict(model, s, steps=steps, batch_size=batch_size, progress=progress)
     metrics = metrics_from_predictions(out["predictions"], out["q_halt"], s.labels, out["q_continue"],
                                        model.config.act_continue)
     if task is not None:

