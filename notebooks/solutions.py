@@ -216,6 +216,13 @@ if model is not None:
     results["08.2"] = exercises.check("08.2", cheapest, model=model, puzzles=hard.inputs, solutions=hard.labels)
 
 # %% [markdown]
+# ## 09 · TRM on text
+
+# %%
+results["09.1"] = exercises.check("09.1", 579, vocab_size=579)  # uniform over V tokens: perplexity V
+results["09.2"] = exercises.check("09.2", 16 - 10)  # positions 10..15 see token 10
+
+# %% [markdown]
 # Every solution passes its checker:
 
 # %%

@@ -29,7 +29,7 @@ def test_the_book_has_every_notebook_the_guide_and_the_glossary(tmp_path):
     done = build(tmp_path / "site")
     assert done.returncode == 0, done.stderr[-3000:]
     site = tmp_path / "site"
-    assert len(NOTEBOOKS) == 9
+    assert len(NOTEBOOKS) == 10
     for page in ["index", "TEACHING", "GLOSSARY", *NOTEBOOKS]:
         assert (site / f"{page}.html").is_file(), f"{page}.html missing from the book"
     home = (site / "index.html").read_text()

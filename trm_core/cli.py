@@ -18,6 +18,8 @@ from .errors import UserError
 _SUBCOMMANDS = [
     "trm_core.data.cli",
     "trm_core.commands",
+    "trm_core.lm",
+    "trm_core.arc_cli",
 ]
 
 

@@ -137,6 +137,16 @@ def cmd_train(args) -> int:
 
 
 def _cmd_train(args, device) -> int:
+    from . import lm
+
+    if lm.is_text_run(args):  # TRM as a language model (trm_core/lm.py)
+        return lm.cmd_train(args, device)
+    is_arc = TASK_ALIASES.get(args.task, args.task).startswith("arc")
+    if (args.data is not None and not is_arc) or args.smoke:
+        raise UsageError("--data is for --task tinystories and ARC (a Kaggle-layout folder), --smoke for tinystories "
+                         "(puzzle files: --task-option train_csv=PATH)")
+    if args.eval_tasks is not None and not is_arc:
+        raise UsageError("--eval-tasks is for ARC tasks")
     ranks = distributed.current()
     main = ranks is None or ranks.is_main
     say = print if main else (lambda *a, **k: None)
@@ -162,7 +172,8 @@ def _cmd_train(args, device) -> int:
     task_name = TASK_ALIASES.get(args.task, args.task)
     model_over, train_over = parse_overrides(args.overrides)
     if task_name not in DEFAULT_PRESET:
-        raise UsageError(f"unknown task {args.task!r}; choose one of: {', '.join([*DEFAULT_PRESET, *TASK_ALIASES])}")
+        names = ", ".join([*DEFAULT_PRESET, *TASK_ALIASES, "tinystories"])
+        raise UsageError(f"unknown task {args.task!r}; choose one of: {names}")
     preset_name = args.preset or DEFAULT_PRESET[task_name][args.model == "hrm"]
     if preset_name not in PRESETS:
         raise UsageError(f"unknown preset {preset_name!r}; choose one of: {', '.join(PRESETS)}")
@@ -179,6 +190,11 @@ def _cmd_train(args, device) -> int:
     settings = dict(task=task_name, size=args.size, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                     preset=preset_name, model=model_over, train=train_over,
                     task_options=parse_task_options(args.task_option))
+    if is_arc:  # ARC: the reference's files and builder (--data), a seeded subset of evaluation tasks
+        settings["task_options"].update({k: v for k, v in (("data", args.data), ("eval_tasks", args.eval_tasks))
+                                         if v is not None})
+        if args.eval_tasks is not None:
+            settings["task_options"].setdefault("eval_seed", args.seed)
     out = Path(args.out or f"runs/{task_name}-{preset_name}")
     with lock(out):  # a second `trm train` into the same folder stops here
         if main:
@@ -249,10 +265,21 @@ def solve_options(args, device) -> dict:
 
 
 def cmd_eval(args) -> int:
+    from . import lm
     from .evaluate import evaluate, evaluate_adaptive
 
     device = pick_device(args.device)
     model, ckpt = load_checkpoint_model(args.checkpoint, device)
+    if lm.is_text_checkpoint(ckpt):  # a language model: perplexity after each supervision step
+        return lm.cmd_eval(args, model, ckpt, device)
+    if task_family(ckpt) == "arc":  # pass@k by voting over the checkpoint's own ARC data (trm_core/arc_cli.py)
+        from .arc_cli import eval_arc
+
+        return eval_arc(args, model, ckpt, device)
+    if args.data is None:
+        raise UsageError("trm eval needs --data (a puzzle CSV, or text for a language model)")
+    if args.eval_tasks is not None or args.eval_versions is not None:
+        raise UsageError("--eval-tasks and --eval-versions are for ARC checkpoints")
     task = read_eval_file(ckpt, args.data)
     options = solve_options(args, device)
     t0 = time.perf_counter()
@@ -392,14 +419,19 @@ def add_halt_threshold(parser, then: str = "") -> None:
 def register(sub) -> None:
     p = sub.add_parser("demo", help="train a small TRM on 6x6 Sudoku in minutes and watch it reason")
     p.add_argument("--out", help="run directory (default runs/demo, or runs/demo-2, ... when that holds a run)")
-    p.add_argument("--minutes", type=positive_float("--minutes"), help="training time (default 4.2)")
+    p.add_argument("--minutes", type=positive_float("--minutes"),
+                   help=f"training time (default {DEMO['train']['max_minutes']:g})")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--device")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train a TRM or HRM on a task (or resume a run)")
     p.add_argument("--task", default="sudoku",
-                   help="sudoku, sudoku-extreme, maze, maze-hard, arc-agi-1, arc-agi-2, addition")
+                   help="sudoku, sudoku-extreme, maze, maze-hard, arc-agi-1, arc-agi-2, addition, tinystories")
+    p.add_argument("--data", metavar="PATH",
+                   help="tinystories: a TinyStories .txt/.parquet/.arrow file or folder, 'hub' (default; needs "
+                        "the datasets library) or 'synthetic' (a generated stand-in)")
+    p.add_argument("--smoke", action="store_true", help="tinystories: train on two batches of a few stories, then exit")
     p.add_argument("--size", type=positive_int("--size"), help="Sudoku side (4, 6, 9), maze side, or addition digits")
     p.add_argument("--model", choices=["trm", "hrm"])
     p.add_argument("--preset", help=f"one of: {', '.join(PRESETS)}")
@@ -416,12 +448,21 @@ def register(sub) -> None:
                    help="also log to TensorBoard (RUN/tensorboard) or Weights & Biases (offline, RUN/wandb)")
     p.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the task (repeatable), e.g. loops=0 for perfect mazes; see make_task")
+    p.add_argument("--eval-tasks", type=positive_int("--eval-tasks"), metavar="N",
+                   help="ARC: evaluate on N evaluation tasks drawn with --seed (default all)")
     p.add_argument("overrides", nargs="*", help="key=value settings of ModelConfig or TrainConfig")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a checkpoint on a CSV file")
+    p = sub.add_parser("eval", help="evaluate a checkpoint on a CSV file (a language model: perplexity on text)")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", help="a puzzle CSV, or text for a language model (as trm train --data); ARC: the "
+                                  "Kaggle-layout folder the checkpoint was trained from, if it moved (else not needed)")
+    p.add_argument("--eval-tasks", type=positive_int("--eval-tasks"), metavar="N",
+                   help="ARC: score N evaluation tasks drawn with --seed (default all)")
+    p.add_argument("--eval-versions", type=positive_int("--eval-versions"), metavar="K",
+                   help="ARC: vote over the first K augmented versions of each task (default all, as published)")
+    p.add_argument("--max-stories", type=positive_int("--max-stories"),
+                   help="language models: read at most this many stories (default all)")
     p.add_argument("--steps", type=positive_int("--steps"),
                    help="supervision steps (default the trained N_sup; more is test-time compute)")
     add_halt_threshold(p)

@@ -19,7 +19,7 @@ from .models import build_model
 from .recursive import RecursiveReasoner
 
 # Fields of the reference configs that do not change the computation.
-_IGNORED = {"batch_size", "forward_dtype", "name", "loss", "causal", "halt_exploration_prob_schedule"}
+_IGNORED = {"batch_size", "forward_dtype", "name", "loss", "halt_exploration_prob_schedule"}
 # Reference field -> (ModelConfig field, converter). Absent fields keep the reference's default.
 _FIELDS = {
     "seq_len": ("seq_len", int),
@@ -40,6 +40,7 @@ _FIELDS = {
     "rms_norm_eps": ("rms_norm_eps", float),
     "rope_theta": ("rope_theta", float),
     "mlp_t": ("mixer", lambda v: "mlp" if v else "attention"),
+    "causal": ("causal", lambda v: str(v).lower() in ("true", "1")),  # attention mask (False when published)
     "no_ACT_continue": ("act_continue", lambda v: not v),
 }
 _REQUIRED = ("seq_len", "vocab_size", "num_puzzle_identifiers", "hidden_size", "num_heads", "expansion",

@@ -11,6 +11,7 @@ here           reference code       meaning
 ``h_layers``   ``H_layers``         HRM only: blocks in the high-level net
 ``N_sup``      ``halt_max_steps``   supervision steps (the ACT maximum)
 ``mixer``      ``mlp_t``            "attention" or "mlp" (the MLP across tokens, ``mlp_t=True``)
+``causal``     ``causal``           attention sees only earlier tokens (TRM as a language model)
 =============  ===================  ==========================================================
 """
 from __future__ import annotations
@@ -82,6 +83,7 @@ class ModelConfig:
     mlp_multiple: int = 256  # SwiGLU widths are rounded up to this (256 as published; less for CPU presets)
     mixer: str = "attention"  # "attention" | "mlp"
     pos_encodings: str = "rope"  # "rope" | "learned" | "none"
+    causal: bool = False  # attention sees only earlier positions (a language model); the reference's `causal`
     layers: int = 2
     h_layers: int = 0  # HRM only; 0 means "same as layers"
     rms_norm_eps: float = 1e-5
@@ -111,6 +113,8 @@ class ModelConfig:
                      "num_puzzle_identifiers", "mlp_multiple"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.causal and self.mixer != "attention":
+            problems.append("causal=True needs mixer='attention' (the MLP across tokens mixes every position)")
         if self.h_layers < 0:
             problems.append(f"h_layers must be >= 0 (0: as many as layers), got {self.h_layers}")
         if self.mixer == "attention" and self.num_heads >= 1 and self.hidden_size % self.num_heads:
@@ -182,6 +186,11 @@ PRESET_NOTES: dict[str, str] = {
     "about the compute of trm-mlp-tiny per step (with its extra Q pass).",
     "trm-mlp-small": "CPU/MPS TRM-MLP for 9x9: D=192, widths rounded to 64, T=3 n=4, 8 supervision steps. "
     "An hour on a CPU.",
+    "trm-lm-1m": "TRM as a language model (TinyStories, 10K-token BPE): causal attention, D=48, 3 heads, "
+    "128-token context, T=2 n=2, 4 supervision steps; 1,015,394 params at 10K tokens (mostly the "
+    "embedding and the output head). Minutes on a CPU.",
+    "trm-lm-10m": "TRM as a language model: causal attention, D=352, 4 heads, 256-token context, T=3 n=4, "
+    "8 supervision steps; 10,059,458 params at 10K tokens. GPU or MPS.",
 }
 
 PRESETS: dict[str, dict] = {
@@ -203,6 +212,11 @@ PRESETS: dict[str, dict] = {
     ),
     "trm-mlp-small": dict(arch="trm", hidden_size=192, num_heads=3, layers=2, mixer="mlp", pos_encodings="none",
                           mlp_multiple=64, T=3, n=4, N_sup=8),
+    # Language models: no puzzle embedding (text has no puzzle ids), causal attention with RoPE.
+    "trm-lm-1m": dict(arch="trm", vocab_size=10_000, seq_len=128, hidden_size=48, num_heads=3, layers=2,
+                      mixer="attention", pos_encodings="rope", causal=True, mlp_multiple=32, T=2, n=2, N_sup=4),
+    "trm-lm-10m": dict(arch="trm", vocab_size=10_000, seq_len=256, hidden_size=352, num_heads=4, layers=2,
+                       mixer="attention", pos_encodings="rope", causal=True, mlp_multiple=64, T=3, n=4, N_sup=8),
 }
 
 

@@ -675,3 +675,38 @@ def _08_2(answer, model=None, puzzles=None, solutions=None):
     if r["mean_steps"] > best["mean_steps"] + 1e-9:
         raise Wrong(f"P >= {got:g} is within a point but spends {r['mean_steps']:.2f} steps per puzzle; a lower "
                     "threshold spends fewer")
+
+
+@exercise("09.1", "the perplexity of a model that gives every one of the tokenizer's V tokens the same probability",
+          "Each token then has probability 1 / V, so the cross-entropy of every token is log V nats. "
+          "Perplexity is exp of the mean cross-entropy.",
+          "exp(log V) = V: a model that knows nothing is as unsure as a uniform choice among all V tokens. "
+          "Anything below V is learned.")
+def _09_1(answer, vocab_size=None):
+    if vocab_size is None:
+        raise Wrong("call check('09.1', perplexity, vocab_size=tokenizer.vocab_size)")
+    got = _number(answer)
+    if abs(got - vocab_size) < 1e-6 * vocab_size:
+        return
+    if abs(got - math.log(vocab_size)) < 1e-3:
+        raise Wrong(f"{got:.3f} = log V is the cross-entropy in nats; perplexity is exp of it")
+    if abs(got - 1) < 1e-9:
+        raise Wrong("1 is the perplexity of a perfect model, sure of every next token")
+    raise Wrong(f"{got:g} is not it for V = {vocab_size}")
+
+
+@exercise("09.2", "with causal attention, how many of a 16-token row's positions can change when token 10 changes",
+          "Position t sees tokens 0..t. Which positions see token 10 (positions count from 0)?",
+          "positions 10 to 15, six of them: the mask is why a language model can be trained on every position "
+          "of a story at once without seeing the answers.")
+def _09_2(answer):
+    got = _integer(answer)
+    if got == 6:
+        return
+    if got == 10:
+        raise Wrong("10 is how many positions (0 to 9) can NOT change: they do not see token 10")
+    if got == 16:
+        raise Wrong("16 would be non-causal attention, where every position sees every token")
+    if got == 5:
+        raise Wrong("position 10 sees itself: count it too")
+    raise Wrong(f"{got} is not it: count the positions t with t >= 10 in a row of 16")

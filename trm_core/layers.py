@@ -149,10 +149,15 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class Attention(nn.Module):
-    """Non-causal multi-head self-attention, fused qkv projection, no biases, optional RoPE."""
+    """Multi-head self-attention, fused qkv projection, no biases, optional RoPE.
 
-    def __init__(self, hidden_size: int, num_heads: int):
+    Non-causal (every position sees every other) for puzzles; ``causal=True`` lets position t see
+    only positions <= t, which makes the model a language model (next-token prediction).
+    """
+
+    def __init__(self, hidden_size: int, num_heads: int, causal: bool = False):
         super().__init__()
+        self.causal = causal
         if hidden_size % num_heads:
             raise UserError(f"hidden_size {hidden_size} is not divisible by num_heads {num_heads}")
         self.num_heads = num_heads
@@ -166,7 +171,7 @@ class Attention(nn.Module):
         q, k, v = qkv.permute(2, 1, 3, 0, 4).unbind(0)  # (B, heads, L, hd) each
         if rope is not None:
             q, k = apply_rope(q, rope.cos, rope.sin), apply_rope(k, rope.cos, rope.sin)
-        o = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, hd)
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # (B, heads, L, hd)
         return self.out(o.permute(2, 0, 1, 3).reshape(L, B, D))
 
 
@@ -177,12 +182,14 @@ class Block(nn.Module):
     """One post-norm block: token mixing (attention or MLP across tokens), then a SwiGLU."""
 
     def __init__(self, hidden_size: int, num_heads: int, expansion: float, mixer: str, seq_len: int, eps: float,
-                 multiple: int = 256):
+                 multiple: int = 256, causal: bool = False):
         super().__init__()
         self.mixer = mixer
         self.eps = eps
+        if causal and mixer != "attention":
+            raise UserError("a causal block needs mixer='attention' (the MLP across tokens mixes every position)")
         if mixer == "attention":
-            self.attn = Attention(hidden_size, num_heads)
+            self.attn = Attention(hidden_size, num_heads, causal)
         elif mixer == "mlp":
             self.token_mlp = TokenMixerMLP(seq_len, expansion, eps, multiple)
         else:

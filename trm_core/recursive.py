@@ -139,7 +139,7 @@ class RecursiveReasoner(nn.Module):
         """A stack of ``num_layers`` blocks shaped by this model's config."""
         c = self.config
         return Net(num_layers, hidden_size=c.hidden_size, num_heads=c.num_heads, expansion=c.expansion, mixer=c.mixer,
-                   seq_len=c.total_len, eps=c.rms_norm_eps, multiple=c.mlp_multiple)
+                   seq_len=c.total_len, eps=c.rms_norm_eps, multiple=c.mlp_multiple, causal=c.causal)
 
     def apply_net(self, net: Net, hidden: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
         """``net(hidden + injection)``; with ``checkpoint_activations`` (and gradients on), only the two inputs

@@ -368,7 +368,8 @@ class Trainer:
                 "this is a slim checkpoint (weights for evaluation, no optimizer or data position): it cannot be "
                 "resumed; evaluate it, or resume from the run folder's checkpoint.pt" if slim else
                 f"the checkpoint lacks {', '.join(missing)}: it was not written by trm_core's Trainer")
-        ckpt_io.check_compatible(state["model_config"], self.model.config.to_dict(), "model config")
+        saved = {"causal": False, **state["model_config"]}  # checkpoints from before the causal field
+        ckpt_io.check_compatible(saved, self.model.config.to_dict(), "model config")
         if self.data_description:
             ckpt_io.check_compatible(state.get("data", {}), self.data_description, "task")
         self.model.load_state_dict(state["model"])

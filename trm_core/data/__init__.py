@@ -9,8 +9,10 @@ The trainer needs only ``make_task``::
         ...                                                   # batch: inputs, labels, puzzle_identifiers
     metrics = task.evaluate(predictions)                      # predictions for task.eval_loader(...) rows
 
-Modules: ``sudoku`` (+ ``sudoku_solver``, ``sudoku_batch``), ``maze``, ``arc``, ``arithmetic``,
-``dataset`` (the array layout and loaders), ``tasks`` (``make_task``), ``csvio`` (hub-layout CSV).
+Modules: ``sudoku`` (+ ``sudoku_solver``, ``sudoku_batch``), ``maze``, ``arc`` (+ ``arc_kaggle``: the
+reference's JSON files and builder), ``arithmetic``,
+``dataset`` (the array layout and loaders), ``tasks`` (``make_task``), ``csvio`` (hub-layout CSV);
+``text`` and ``tokenizer``: TinyStories for TRM as a language model (see :mod:`trm_core.lm`).
 """
 from .dataset import EvalLoader, Split, TrainLoader
 from .tasks import TASK_NAMES, Task, make_task, task_from_csv
