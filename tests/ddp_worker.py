@@ -30,6 +30,7 @@ def main(out: str, steps: int, resume: str | None = None) -> None:
             trainer.load_state_dict(ckpt_io.load(resume))
         trainer.fit()
         state = trainer.state_dict()  # every rank takes part (the carry is gathered)
+        trainer.close()  # DDP lets go of the process group before teardown leaves it
         if trainer.is_main:
             ckpt_io.save_atomic(state, out)
     finally:

@@ -212,3 +212,13 @@ def test_a_depth_curriculum_trains_shallow_first_then_at_the_models_depth():
 def test_a_malformed_depth_curriculum_is_refused(bad):
     with pytest.raises(UserError, match="depth_curriculum"):
         TrainConfig(depth_curriculum=bad)
+
+
+def test_a_closed_trainer_still_evaluates_and_saves_but_no_longer_trains(tmp_path):
+    trainer = make_trainer(tmp_path, max_steps=2)
+    trainer.fit()
+    trainer.close()
+    assert 0.0 <= trainer.evaluate()["cell_accuracy"] <= 1.0
+    assert trainer.state_dict()["step"] == 2
+    with pytest.raises(RuntimeError, match="closed"):
+        trainer.train_step(trainer.source.next_batch())

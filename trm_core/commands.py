@@ -216,6 +216,8 @@ def _fit(trainer, out: Path) -> dict:
     except TrainingStopped as e:
         raise TrainingStopped(e.signal_name, e.step, f"saved {out / 'checkpoint.pt'}; continue with: "
                               f"trm train --resume {out}") from None
+    finally:
+        trainer.close()  # data parallel: DDP lets go of the process group before cmd_train leaves it
 
 
 def _train(trainer, out: Path, say=print) -> int:

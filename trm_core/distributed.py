@@ -22,6 +22,7 @@ The trainer then follows the reference's scheme:
 from __future__ import annotations
 
 import datetime
+import gc
 import inspect
 import os
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ def setup(device: torch.device) -> torch.device:
 def teardown() -> None:
     """Leave the group, once every rank is done (a rank leaving early aborts the others)."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # wrappers no longer referenced let go of the group while it still exists
         dist.barrier()
         dist.destroy_process_group()
 

@@ -279,8 +279,21 @@ class Trainer:
         if self.puzzle_optimizer is not None:
             self.puzzle_optimizer.param_groups[0]["lr"] = cfg.puzzle_emb_lr * scale
 
+    def close(self) -> None:
+        """Let go of the data-parallel (and compiled) wrapper; call it before ``distributed.teardown``.
+
+        DDP's reducer holds the process group. Left to garbage collection it may outlive the group, and
+        an end in interpreter exit can abort a gloo process ("terminate called without an active
+        exception"): PyTorch keeps the trainer that created the first optimizer alive until exit (the
+        frames of the ``torch._dynamo`` import that the optimizer triggers hold it). Evaluation, saving
+        and ``state_dict`` still work after ``close``; training does not.
+        """
+        self._forward = None
+
     def train_step(self, batch: dict) -> dict:
         """One segment: ACT step, loss, backward, optimizer steps, EMA. Returns float metrics."""
+        if self._forward is None:
+            raise RuntimeError("this trainer was closed (Trainer.close): build a new one to train again")
         model, cfg = self.model, self.config
         model.train()
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
