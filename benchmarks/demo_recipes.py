@@ -60,6 +60,19 @@ RECIPES = {
     "wd1.0-softmax-hidden48": dict(train=dict(weight_decay=1.0, loss="softmax"), model=dict(hidden_size=48)),
     "wd1.0-softmax-hidden48-ema0.98": dict(train=dict(weight_decay=1.0, loss="softmax", ema_decay=0.98),
                                            model=dict(hidden_size=48)),
+    # warmup-stable-decay: the full rate until a fraction of the time, then a cosine to 5% of it
+    "wd1.0-softmax-wsd0.5": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
+                                            lr_decay_from=0.5), model={}),
+    "wd1.0-softmax-wsd0.7": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
+                                            lr_decay_from=0.7), model={}),
+    "wd1.0-softmax-wsd0.8": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
+                                            lr_decay_from=0.8), model={}),
+    "wd1.0-softmax-wsd0.7-lr3e-3": dict(train=dict(weight_decay=1.0, loss="softmax", lr=3e-3, lr_min_ratio=0.05,
+                                                   lr_decay_from=0.7), model={}),
+    # twice the training puzzles (``task`` overrides the demo's data settings)
+    "wd1.0-softmax-n6000": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax"), model={}),
+    "wd1.0-softmax-n6000-wsd0.7": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax",
+                                       lr_min_ratio=0.05, lr_decay_from=0.7), model={}),
 }
 
 
@@ -73,6 +86,7 @@ def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
 
 def run(name: str, overrides: dict, minutes: float, every: float, eval_split) -> list[dict]:
     settings = copy.deepcopy(recipes.DEMO)
+    settings.update(overrides.get("task", {}))
     settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
     settings["train"].update(BEFORE)
     settings["train"].update(overrides.get("train", {}))
@@ -111,9 +125,12 @@ def main(argv=None):
     ap.add_argument("--csv", help="append the curves here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    demo = make_task("sudoku", size=6, n_train=recipes.DEMO["n_train"], n_test=recipes.DEMO["n_test"],
-                     seed=recipes.DEMO["seed"], num_aug=0)
-    eval_split = fresh_puzzles(args.n_eval, args.eval_seed, np.concatenate([demo.train.inputs, demo.test.inputs]))
+    seen = []  # every recipe's training and test puzzles stay out of the evaluation
+    for n_train in sorted({RECIPES[r].get("task", {}).get("n_train", recipes.DEMO["n_train"]) for r in args.recipes}):
+        demo = make_task("sudoku", size=6, n_train=n_train, n_test=recipes.DEMO["n_test"],
+                         seed=recipes.DEMO["seed"], num_aug=0)
+        seen += [demo.train.inputs, demo.test.inputs]
+    eval_split = fresh_puzzles(args.n_eval, args.eval_seed, np.concatenate(seen))
     print(f"evaluating on {len(eval_split[0])} unseen puzzles (seed {args.eval_seed})")
     rows = []
     for name in args.recipes:

@@ -87,18 +87,24 @@ class SignSGD:
         self.param_groups = [dict(g) for g in state["param_groups"]]
 
 
-def lr_at(step: int, base_lr: float, warmup_steps: int, progress: float, min_ratio: float = 1.0) -> float:
+def lr_at(step: int, base_lr: float, warmup_steps: int, progress: float, min_ratio: float = 1.0,
+          decay_from: float = 0.0) -> float:
     """Learning rate at optimizer step ``step`` (0-based): a cosine from ``base_lr`` to ``min_ratio * base_lr``
     as ``progress`` (the fraction of the run's budget spent, 0 to 1, by steps or by time; see
-    ``Trainer.budget_used``) goes from 0 to 1, with a linear warmup over the first ``warmup_steps``.
+    ``Trainer.budget_used``) goes from ``decay_from`` to 1, with a linear warmup over the first
+    ``warmup_steps``. ``decay_from`` > 0 holds ``base_lr`` until then: warmup-stable-decay, which
+    learns at full speed for most of a fixed budget and still ends on a small learning rate.
 
     >>> lr_at(0, 1.0, 10, 0.0), lr_at(9, 1.0, 10, 0.1)
     (0.1, 1.0)
     >>> round(lr_at(500, 1.0, 10, 0.5, min_ratio=0.1), 6), round(lr_at(500, 1.0, 10, 1.0, min_ratio=0.1), 6)
     (0.55, 0.1)
+    >>> lr_at(500, 1.0, 10, 0.6, min_ratio=0.1, decay_from=0.6), round(lr_at(500, 1.0, 10, 0.8, 0.1, 0.6), 6)
+    (1.0, 0.55)
     """
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps  # never 0, so the first step already learns
     if min_ratio >= 1.0:
         return base_lr
+    progress = (progress - decay_from) / (1.0 - decay_from)
     return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress)))))

@@ -13,7 +13,8 @@ How long a run lasts: ``max_steps`` optimizer steps, or ``max_minutes`` of train
 resumed sessions), whichever comes first; 0 switches a limit off. The learning-rate schedule follows
 the same budget: its progress is the larger of ``step / max_steps`` and ``elapsed / max_minutes``, so
 a time-limited run warms up by steps and then decays over its minutes (a cosine schedule with
-``lr_min_ratio`` < 1 reaches its floor when the time is up). Such a schedule follows the clock: for a
+``lr_min_ratio`` < 1 reaches its floor when the time is up; ``lr_decay_from`` holds the full rate for
+that fraction of the budget first). Such a schedule follows the clock: for a
 schedule that is the same on every machine, limit by steps.
 """
 from __future__ import annotations
@@ -101,6 +102,7 @@ class TrainConfig:
     lr: float = 1e-4
     lr_warmup_steps: int = 2000
     lr_min_ratio: float = 1.0  # 1.0: constant after warmup (published)
+    lr_decay_from: float = 0.0  # fraction of the budget before the cosine starts (0.7: warmup-stable-decay)
     weight_decay: float = 1.0
     betas: tuple = (0.9, 0.95)
     optimizer: str = "adam_atan2"  # or "adamw"
@@ -148,6 +150,8 @@ class TrainConfig:
             problems.append(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.lr_min_ratio <= 1:
             problems.append(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}")
+        if not 0 <= self.lr_decay_from < 1:
+            problems.append(f"lr_decay_from must be in [0, 1), got {self.lr_decay_from}")
         if not 0 <= self.ema_decay < 1:
             problems.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
@@ -273,7 +277,7 @@ class Trainer:
 
     def _set_lr(self) -> None:
         cfg = self.config
-        scale = lr_at(self.step, 1.0, cfg.lr_warmup_steps, self.budget_used(), cfg.lr_min_ratio)
+        scale = lr_at(self.step, 1.0, cfg.lr_warmup_steps, self.budget_used(), cfg.lr_min_ratio, cfg.lr_decay_from)
         for g in self.optimizer.param_groups:
             g["lr"] = cfg.lr * scale
         if self.puzzle_optimizer is not None:
