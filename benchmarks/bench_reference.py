@@ -5,9 +5,11 @@ backward, optimizer steps (the same AdamW on both sides, plus each side's puzzle
 The two implementations are timed alternately in one process, so machine noise hits both alike.
 
     python benchmarks/bench_reference.py --reference /path/to/TinyRecursiveModels [--preset trm-mlp-sudoku]
-        [--batch 16] [--threads 2] [--repeats 5] [--device cpu] [--cpu-time] [--json OUT.json]
+        [--batch 16] [--threads 2] [--repeats 5] [--device cpu] [--torch-gemm] [--bf16] [--cpu-time] [--json OUT.json]
 
-Without --reference only trm_core is timed. On CUDA both sides use bf16 autocast (ours) / bf16
+trm_core's products take ``trm_core.gemm``'s route (oneDNN on AMD CPUs; ``gemm`` in the output says
+which); --torch-gemm also times it with torch's own, the ones the reference uses. Without
+--reference only trm_core is timed. On CUDA both sides use bf16 autocast (ours) / bf16
 forward_dtype (reference); add --compile to torch.compile both.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 
 import torch
 
-from trm_core import build_model, layers, preset
+from trm_core import build_model, devices, gemm, layers, preset
 from trm_core.trainer import TrainConfig, Trainer
 
 
@@ -80,6 +82,28 @@ class ReferenceRunner:
             self.sparse_opt.zero_grad()
 
 
+#: Operators that are matrix products (torch's and trm_core.gemm's oneDNN route).
+PRODUCTS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "mkldnn::_linear_pointwise")
+
+
+def profile(step) -> dict:
+    """Self CPU time of one segment by operator; prints the top ones and the matrix products' share."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    ops = sorted(((e.key, e.self_cpu_time_total) for e in prof.key_averages()), key=lambda kv: -kv[1])
+    total = sum(t for _, t in ops)
+    products = sum(t for k, t in ops if k.startswith(PRODUCTS))
+    print(f"profile of one trm_core segment: {total / 1e6:.2f} s of operator self time, "
+          f"matrix products {100 * products / total:.1f}%")
+    for k, t in ops[:12]:
+        print(f"  {100 * t / total:5.1f}%  {k}")
+    return {"total_s": total / 1e6, "products_share": products / total,
+            "top": [(k, t / total) for k, t in ops[:20]]}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference", help="path to a clone of SamsungSAILMontreal/TinyRecursiveModels")
@@ -91,9 +115,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--plain", action="store_true",
                     help="also time trm_core with its plain layers (layers.CHUNKED = False), the version before")
+    ap.add_argument("--torch-gemm", action="store_true",
+                    help="also time trm_core with torch's own products (gemm.BACKEND = 'torch'), as the reference has")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also time trm_core under bf16 autocast on the CPU (devices.CPU_BF16; not identical math)")
     ap.add_argument("--cpu-time", action="store_true",
                     help="measure the CPU time of this thread instead of wall time "
                          "(with --threads 1: robust on a busy machine)")
+    ap.add_argument("--profile", action="store_true",
+                    help="after timing, profile one trm_core segment: where the time goes (torch.profiler)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
 
@@ -118,6 +148,28 @@ def main(argv=None) -> dict:
             finally:
                 layers.CHUNKED = True
         runners["trm_core-plain"] = plain_step
+    if args.torch_gemm:  # the same trainer with torch's products (MKL on x86) instead of trm_core.gemm's route
+        torch.manual_seed(0)
+        with_torch = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
+
+        def torch_gemm_step():
+            before, gemm.BACKEND = gemm.BACKEND, "torch"
+            try:
+                with_torch.train_step(batch)
+            finally:
+                gemm.BACKEND = before
+        runners["trm_core-torch-gemm"] = torch_gemm_step
+    if args.bf16:  # bf16 autocast on the CPU: reported separately, it is not the float32 math
+        torch.manual_seed(0)
+        in_bf16 = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
+
+        def bf16_step():
+            devices.CPU_BF16 = True
+            try:
+                in_bf16.train_step(batch)
+            finally:
+                devices.CPU_BF16 = False
+        runners["trm_core-bf16"] = bf16_step
     if args.reference:
         torch.manual_seed(0)
         ref = ReferenceRunner(args.reference, cfg, batch, device, args.compile)
@@ -147,6 +199,7 @@ def main(argv=None) -> dict:
             if device.type == "cuda":
                 peak[name] = torch.cuda.max_memory_allocated() / 2**20
     result = {"preset": args.preset, "batch": args.batch, "threads": args.threads, "device": str(device),
+              "gemm": gemm.backend(),
               "clock": "thread CPU time" if args.cpu_time else "wall",
               "compile": args.compile, "torch": torch.__version__}
     for name, ts in times.items():
@@ -158,10 +211,20 @@ def main(argv=None) -> dict:
     if "reference" in result:
         result["speedup"] = result["reference"]["median_s_per_segment"] / result["trm_core"]["median_s_per_segment"]
         print(f"speed-up of trm_core over the reference: {result['speedup']:.2f}x")
+    if "trm_core-torch-gemm" in result and "reference" in result:
+        result["speedup_torch_gemm"] = (result["reference"]["median_s_per_segment"]
+                                        / result["trm_core-torch-gemm"]["median_s_per_segment"])
+        print(f"speed-up over the reference with torch's products: {result['speedup_torch_gemm']:.2f}x")
+    if "trm_core-bf16" in result:
+        result["speedup_bf16"] = (result["trm_core"]["median_s_per_segment"]
+                                  / result["trm_core-bf16"]["median_s_per_segment"])
+        print(f"bf16 autocast over float32 trm_core: {result['speedup_bf16']:.2f}x (not identical math)")
     if "trm_core-plain" in result:
         result["speedup_over_plain"] = (result["trm_core-plain"]["median_s_per_segment"]
                                         / result["trm_core"]["median_s_per_segment"])
         print(f"speed-up of trm_core over its plain layers: {result['speedup_over_plain']:.2f}x")
+    if args.profile:
+        result["profile"] = profile(runners["trm_core"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

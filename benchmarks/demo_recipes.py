@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from trm_core import recipes
+from trm_core import devices, gemm, recipes
 from trm_core.data import make_task
 from trm_core.evaluate import evaluate
 
@@ -47,6 +47,10 @@ RECIPES = {
     "beta2-0.99": dict(train=dict(betas=(0.9, 0.99)), model={}),
     "wd2.0": dict(train=dict(weight_decay=2.0), model={}),
     "wd1.0-softmax": dict(train=dict(weight_decay=1.0, loss="softmax"), model={}),
+    # the same with torch's own (MKL) products instead of trm_core.gemm's choice ("gemm" sets gemm.BACKEND)
+    "wd1.0-softmax-mkl": dict(gemm="torch", train=dict(weight_decay=1.0, loss="softmax"), model={}),
+    # bf16 autocast on the CPU for training and evaluation (devices.CPU_BF16): not identical math
+    "wd1.0-softmax-bf16": dict(bf16=True, train=dict(weight_decay=1.0, loss="softmax"), model={}),
     "wd1.0-lr3e-3": dict(train=dict(weight_decay=1.0, lr=3e-3), model={}),
     "wd1.0-ema0.98": dict(train=dict(weight_decay=1.0, ema_decay=0.98), model={}),
     "wd1.0-warmup50": dict(train=dict(weight_decay=1.0, lr_warmup_steps=50), model={}),
@@ -69,6 +73,10 @@ RECIPES = {
                                             lr_decay_from=0.8), model={}),
     "wd1.0-softmax-wsd0.7-lr3e-3": dict(train=dict(weight_decay=1.0, loss="softmax", lr=3e-3, lr_min_ratio=0.05,
                                                    lr_decay_from=0.7), model={}),
+    "wd1.0-softmax-hidden96": dict(train=dict(weight_decay=1.0, loss="softmax"), model=dict(hidden_size=96)),
+    "wd1.0-softmax-b128-lr3e-3": dict(train=dict(weight_decay=1.0, loss="softmax", batch_size=128, lr=3e-3),
+                                      model={}),
+    "wd1.0-softmax-n10000": dict(task=dict(n_train=10000), train=dict(weight_decay=1.0, loss="softmax"), model={}),
     # twice the training puzzles (``task`` overrides the demo's data settings)
     "wd1.0-softmax-n6000": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax"), model={}),
     "wd1.0-softmax-n6000-wsd0.7": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax",
@@ -101,7 +109,18 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split) ->
             snapshots.append((record["time"], record["step"], copy.deepcopy(trainer.eval_model().state_dict())))
             next_t += every
 
-    trainer.fit(callback=snap)
+    before = gemm.BACKEND, devices.CPU_BF16
+    gemm.BACKEND, devices.CPU_BF16 = overrides.get("gemm", gemm.BACKEND), overrides.get("bf16", False)
+    try:
+        trainer.fit(callback=snap)
+        rows = evaluate_snapshots(name, overrides, trainer, snapshots, eval_split)
+    finally:
+        gemm.BACKEND, devices.CPU_BF16 = before
+    return rows
+
+
+def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eval_split) -> list[dict]:
+    """Exact and cell accuracy of every EMA snapshot (and the final weights) on the evaluation puzzles."""
     snapshots.append((trainer.elapsed, trainer.step, copy.deepcopy(trainer.eval_model().state_dict())))
     model = copy.deepcopy(trainer.model)
     rows = []

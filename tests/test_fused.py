@@ -5,7 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trm_core import build_model, fused, layers, preset
+from trm_core import build_model, fused, gemm, layers, preset
+
+
+@pytest.fixture(autouse=True)
+def torch_products(monkeypatch):
+    """The chunked path runs where the products are torch's (gemm's oneDNN route takes the plain one)."""
+    monkeypatch.setattr(gemm, "BACKEND", "torch")
 
 
 def plain(x, w_gate_up, w_down):
@@ -102,3 +108,10 @@ def test_only_plain_cpu_float_tensors_take_the_chunked_path():
     assert not fused.applies(x.bfloat16())
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not fused.applies(x)
+
+
+@pytest.mark.skipif(not gemm._onednn_present(), reason="this PyTorch has no oneDNN")
+def test_the_onednn_route_takes_the_plain_path(monkeypatch):
+    monkeypatch.setattr(gemm, "BACKEND", "onednn")
+    assert not fused.applies(torch.zeros(3, 4))
+    assert fused.applies(torch.zeros(3, 4).double())  # oneDNN has no float64: chunks as before

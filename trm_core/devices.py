@@ -49,9 +49,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+#: bf16 autocast on the CPU as well (``TRM_CPU_BF16=1``): not the float32 math of the paper, an
+#: option for CPUs with bf16 instructions (AVX-512-BF16, AMX; :func:`cpu_has_bf16`), measured in
+#: ``benchmarks/bench_reference.py --bf16`` and ``benchmarks/demo_recipes.py`` (recipe "*-bf16").
+CPU_BF16 = os.environ.get("TRM_CPU_BF16", "") == "1"
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN reports native bf16 arithmetic on this CPU (AVX-512-BF16 or AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The policy: bf16 autocast on CUDA; none (float32) on MPS and CPU."""
-    return torch.bfloat16 if torch.device(device).type == "cuda" else None
+    """The policy: bf16 autocast on CUDA; none (float32) on MPS and CPU, unless :data:`CPU_BF16` is set."""
+    kind = torch.device(device).type
+    if kind == "cuda" or (kind == "cpu" and CPU_BF16):
+        return torch.bfloat16
+    return None
 
 
 def autocast_context(device: torch.device | str):

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import fused
+from . import fused, gemm
 from .errors import UserError
 
 #: On the CPU, TRM-MLP's token mixer runs in cache-sized chunks (:mod:`trm_core.fused`): the same
@@ -94,13 +94,13 @@ class SwiGLU(nn.Module):
         self.down = lecun_linear(self.hidden, width)  # (W, H)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., W) -> (..., W)
-        return self.down(glu(self.gate_up(x), -1))
+        return gemm.linear(glu(gemm.linear(x, self.gate_up.weight), -1), self.down.weight)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:  # (..., W) -> x + swiglu(x)
         """``x + forward(x)``, with the addition fused into the down projection (``addmm``)."""
         flat = x.reshape(-1, x.shape[-1])  # (N, W)
-        hidden = glu(self.gate_up(flat), -1)  # (N, H)
-        return torch.addmm(flat, hidden, self.down.weight.t()).view(x.shape)
+        hidden = glu(gemm.mm(flat, self.gate_up.weight.t()), -1)  # (N, H)
+        return gemm.addmm(flat, hidden, self.down.weight.t()).view(x.shape)
 
 
 class TokenMixerMLP(nn.Module):
@@ -120,8 +120,8 @@ class TokenMixerMLP(nn.Module):
         if CHUNKED and fused.applies(flat):  # the same sums, chunk by chunk (see trm_core.fused)
             mixed = fused.token_mixer(flat, self.mlp.gate_up.weight, self.mlp.down.weight)
         else:
-            hidden = glu(torch.mm(self.mlp.gate_up.weight, flat), 0)  # (H, B*D)
-            mixed = torch.addmm(flat, self.mlp.down.weight, hidden)  # h + W_down @ hidden: (L, B*D)
+            hidden = glu(gemm.mm(self.mlp.gate_up.weight, flat), 0)  # (H, B*D)
+            mixed = gemm.addmm(flat, self.mlp.down.weight, hidden)  # h + W_down @ hidden: (L, B*D)
         return rms_norm(mixed, self.eps, dim=0).view(h.shape)  # normalised over the token axis
 
 
@@ -167,12 +167,12 @@ class Attention(nn.Module):
 
     def forward(self, h: torch.Tensor, rope: RotaryEmbedding | None) -> torch.Tensor:  # (L, B, D)
         L, B, D = h.shape
-        qkv = self.qkv(h).view(L, B, 3, self.num_heads, self.head_dim)
+        qkv = gemm.linear(h, self.qkv.weight).view(L, B, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 1, 3, 0, 4).unbind(0)  # (B, heads, L, hd) each
         if rope is not None:
             q, k = apply_rope(q, rope.cos, rope.sin), apply_rope(k, rope.cos, rope.sin)
         o = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # (B, heads, L, hd)
-        return self.out(o.permute(2, 0, 1, 3).reshape(L, B, D))
+        return gemm.linear(o.permute(2, 0, 1, 3).reshape(L, B, D), self.out.weight)
 
 
 # ----------------------------------------------------------------------------------------------
