@@ -8,6 +8,10 @@ are plain matrix products on contiguous memory: the MLP across tokens multiplies
 view from the left, the feature MLP the ``(L*B, D)`` view from the right, and no transposed copy
 is ever made (the reference transposes twice per block). The models convert once per supervision
 step; everything outside this file sees ``(B, L, D)``.
+
+Matrix products: ``gemm.mm`` / ``gemm.addmm`` / ``gemm.linear`` are ``torch.mm`` / ``torch.addmm`` /
+``F.linear`` (the same float32 arithmetic) that run through oneDNN on AMD CPUs, where torch's MKL
+lacks its AVX-512 kernels: twice as fast there (:mod:`trm_core.gemm`; ``TRM_GEMM=torch`` turns it off).
 """
 from __future__ import annotations
 
