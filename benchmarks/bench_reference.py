@@ -137,39 +137,27 @@ def main(argv=None) -> dict:
                          ema=False, compile=args.compile)
     ours = Trainer(model, None, config, device=device)  # type: ignore[arg-type]
     runners = {"trm_core": lambda: ours.train_step(batch)}
-    if args.plain:  # the same trainer with the plain layers (layers.CHUNKED off): the "before"
-        torch.manual_seed(0)
-        plain = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
 
-        def plain_step():
-            layers.CHUNKED = False
-            try:
-                plain.train_step(batch)
-            finally:
-                layers.CHUNKED = True
-        runners["trm_core-plain"] = plain_step
-    if args.torch_gemm:  # the same trainer with torch's products (MKL on x86) instead of trm_core.gemm's route
+    def variant(module, name: str, value):
+        """A step of a fresh trainer of the same model, run with ``module.name = value`` (then restored)."""
         torch.manual_seed(0)
-        with_torch = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
+        trainer = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
 
-        def torch_gemm_step():
-            before, gemm.BACKEND = gemm.BACKEND, "torch"
+        def step():
+            before = getattr(module, name)
+            setattr(module, name, value)
             try:
-                with_torch.train_step(batch)
+                trainer.train_step(batch)
             finally:
-                gemm.BACKEND = before
-        runners["trm_core-torch-gemm"] = torch_gemm_step
+                setattr(module, name, before)
+        return step
+
+    if args.plain:  # the plain layers (layers.CHUNKED off): the "before"
+        runners["trm_core-plain"] = variant(layers, "CHUNKED", False)
+    if args.torch_gemm:  # torch's products (MKL on x86) instead of trm_core.gemm's route
+        runners["trm_core-torch-gemm"] = variant(gemm, "BACKEND", "torch")
     if args.bf16:  # bf16 autocast on the CPU: reported separately, it is not the float32 math
-        torch.manual_seed(0)
-        in_bf16 = Trainer(build_model(cfg), None, config, device=device)  # type: ignore[arg-type]
-
-        def bf16_step():
-            devices.CPU_BF16 = True
-            try:
-                in_bf16.train_step(batch)
-            finally:
-                devices.CPU_BF16 = False
-        runners["trm_core-bf16"] = bf16_step
+        runners["trm_core-bf16"] = variant(devices, "CPU_BF16", True)
     if args.reference:
         torch.manual_seed(0)
         ref = ReferenceRunner(args.reference, cfg, batch, device, args.compile)

@@ -50,17 +50,9 @@ def seed_everything(seed: int) -> None:
 
 
 #: bf16 autocast on the CPU as well (``TRM_CPU_BF16=1``): not the float32 math of the paper, an
-#: option for CPUs with bf16 instructions (AVX-512-BF16, AMX; :func:`cpu_has_bf16`), measured in
+#: option for CPUs with bf16 instructions (AVX-512-BF16, AMX), measured in
 #: ``benchmarks/bench_reference.py --bf16`` and ``benchmarks/demo_recipes.py`` (recipe "*-bf16").
 CPU_BF16 = os.environ.get("TRM_CPU_BF16", "") == "1"
-
-
-def cpu_has_bf16() -> bool:
-    """Whether oneDNN reports native bf16 arithmetic on this CPU (AVX-512-BF16 or AMX)."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:

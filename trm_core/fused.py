@@ -50,10 +50,10 @@ def _forward(x, w_gate_up, w_down, keep: bool):
     outs, saved = [], []
     for i, j in _chunks(x.shape[1], w_gate_up.shape[0]):
         xc = x[:, i:j]  # (L, c)
-        g = gemm.product(w_gate_up, xc)  # (2H, c)
+        g = torch.mm(w_gate_up, xc)  # (2H, c)
         gate, up = g.chunk(2, dim=0)
         a = F.silu(gate) * up if keep else F.silu(gate, inplace=True).mul_(up)  # (H, c); in place without grad
-        outs.append(gemm.product(w_down, a, add=xc))  # xc + W_down a: (L, c)
+        outs.append(torch.addmm(xc, w_down, a))  # xc + W_down a: (L, c)
         if keep:
             saved.append((g, a))
     return (torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]), saved
@@ -86,12 +86,12 @@ class _TokenMixer(torch.autograd.Function):
         for (i, j), (g, a) in zip(_chunks(x.shape[1], w_gate_up.shape[0]), ctx.hidden):
             dm = dout[:, i:j]  # (L, c)
             if need_down:
-                d_down = gemm.product(dm, a.t(), add=d_down)
-            dg = _glu_backward(gemm.product(w_down.t(), dm), g)  # (2H, c)
+                d_down.addmm_(dm, a.t())
+            dg = _glu_backward(torch.mm(w_down.t(), dm), g)  # (2H, c)
             if need_gate_up:
-                d_gate_up = gemm.product(dg, x[:, i:j].t(), add=d_gate_up)
+                d_gate_up.addmm_(dg, x[:, i:j].t())
             if need_x:
-                dxs.append(gemm.product(w_gate_up.t(), dg, add=dm))  # the residual's gradient + the product's
+                dxs.append(torch.addmm(dm, w_gate_up.t(), dg))  # the residual's gradient + the product's
         dx = (torch.cat(dxs, dim=1) if len(dxs) > 1 else dxs[0]) if need_x else None
         return dx, d_gate_up, d_down
 

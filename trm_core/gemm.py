@@ -21,6 +21,7 @@ warns once and falls back to torch.
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import warnings
@@ -41,6 +42,7 @@ def _is_amd() -> bool:
         return "AMD" in platform.processor()
 
 
+@functools.cache
 def _onednn_present() -> bool:
     if not torch.backends.mkldnn.is_available():
         return False
@@ -125,40 +127,29 @@ class _AddMM(torch.autograd.Function):
         return (g if need_c else None, *_grads(g, a, b, need_a, need_b))
 
 
-def _fallback(error: Exception) -> None:
+def _routed(onednn, plain, *operands: torch.Tensor) -> torch.Tensor:
+    """``onednn(*operands)`` where the route applies (falling back for good if it fails), else ``plain``."""
     global _failed
-    _failed = True
-    warnings.warn(f"oneDNN matrix products failed ({error}); using torch's from now on", RuntimeWarning, stacklevel=3)
-
-
-def product(a: torch.Tensor, b: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:
-    """``a @ b`` (+ ``add``) with no autograd graph, for hand-written backward passes (:mod:`trm_core.fused`)."""
-    if active(a, b):
+    if active(*operands):
         try:
-            return _product(a, b, add)
+            return onednn(*operands)
         except RuntimeError as e:
-            _fallback(e)
-    return torch.mm(a, b) if add is None else torch.addmm(add, a, b)
+            _failed = True
+            warnings.warn(f"oneDNN matrix products failed ({e}); using torch's from now on", RuntimeWarning,
+                          stacklevel=3)
+    return plain(*operands)
 
 
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``torch.mm(a, b)``: (M, K) @ (K, N) -> (M, N)."""
-    if active(a, b):
-        try:
-            return _MM.apply(a, b)
-        except RuntimeError as e:
-            _fallback(e)
-    return torch.mm(a, b)
+    return _routed(_MM.apply, torch.mm, a, b)
 
 
 def addmm(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``torch.addmm(c, a, b)`` = ``c + a @ b`` for ``c`` (M, N) (the residual fused into the product)."""
-    if active(c, a, b) and c.shape == (a.shape[0], b.shape[1]):
-        try:
-            return _AddMM.apply(c, a, b)
-        except RuntimeError as e:
-            _fallback(e)
-    return torch.addmm(c, a, b)
+    if c.shape != (a.shape[0], b.shape[1]):  # a broadcast c: torch's
+        return torch.addmm(c, a, b)
+    return _routed(_AddMM.apply, torch.addmm, c, a, b)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
