@@ -116,6 +116,9 @@ class TrainConfig:
     max_minutes: float = 0.0  # training minutes over all sessions; 0: no time limit
     eval_every: int = 0  # steps; 0: only at the end
     eval_batch_size: int = 256
+    # Supervision steps per puzzle at evaluation; 0: the model's N_sup. More than N_sup lets the model
+    # "think longer" at test time than it was trained to (reported as such: ``per_step_exact``).
+    eval_steps: int = 0
     checkpoint_every: int = 0  # steps; 0: by time only
     checkpoint_minutes: float = 5.0  # save at least this often (training time); 0: only at the end
     seed: int = 0
@@ -143,7 +146,8 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("max_steps", "max_minutes", "lr_warmup_steps", "weight_decay", "puzzle_emb_lr",
-                     "puzzle_emb_weight_decay", "grad_clip", "eval_every", "checkpoint_every", "checkpoint_minutes"):
+                     "puzzle_emb_weight_decay", "grad_clip", "eval_every", "eval_steps", "checkpoint_every",
+                     "checkpoint_minutes"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
@@ -345,8 +349,10 @@ class Trainer:
         return self.ema.averaged_model(self.model) if self.ema is not None else self.model
 
     def evaluate(self, steps: int | None = None) -> dict:
+        """Metrics on the evaluation data after ``steps`` supervision steps (default: ``eval_steps``)."""
         if self.eval_data is None:
             raise UserError("this trainer has no evaluation data")
+        steps = steps or self.config.eval_steps or None
         return evaluate(self.eval_model(), self.eval_data, steps=steps, batch_size=self.config.eval_batch_size)
 
     def state_dict(self) -> dict:
