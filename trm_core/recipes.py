@@ -35,12 +35,11 @@ TASK_ALIASES = {"arc": "arc-agi-1", "arithmetic": "addition"}
 #: shallower recursion than the preset's (T=1 cycle of n=2 updates per supervision step, half the
 #: cost of T=2, n=4), starting with n=1 for the first 40% of the time (a CGAR-style depth curriculum),
 #: with 8 supervision steps; a learning rate of 3e-3 after 50 warm-up steps, held until 70% of the
-#: time and then decayed to 5%
-#: of it; weight decay 1.0 (the published Sudoku value) and the softmax loss. It is evaluated with
-#: 16 supervision steps ("thinking longer" than it trains with). On 2 cores of a slow AVX2 CPU
-#: (AMD Zen 1) that took exact accuracy on 1000 unseen puzzles after 2 minutes from 0.3% (T=2, n=4,
-#: lr 2e-3, 6 steps) to 99.6% (99.0% after 8 steps); with 6 supervision steps, 99.5% and 99.1%
-#: on two seeds.
+#: time and then decayed to 5% of it; weight decay 1.0 (the published Sudoku value) and the softmax
+#: loss. It is evaluated with 16 supervision steps ("thinking longer" than it trains with). On 2
+#: cores of a slow AVX2 CPU (AMD Zen 1) that took exact accuracy on 1000 unseen puzzles after 2
+#: minutes from 0.3% (T=2, n=4, lr 2e-3, 6 steps) to 99.6% (99.0% after 8 steps); with 6 supervision
+#: steps, 99.5% and 99.1% on two seeds.
 DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm-mlp-tiny",
             model=dict(T=1, n=2, N_sup=8),
             train=dict(max_steps=0, max_minutes=2.0, eval_every=500, weight_decay=1.0, loss="softmax",
