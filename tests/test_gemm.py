@@ -71,6 +71,20 @@ def test_everything_else_gets_the_plain_torch_functions(monkeypatch):
         gemm.backend()
 
 
+@pytest.mark.parametrize("vendor, flags, expected", [
+    ("AuthenticAMD", "fpu avx2 avx512f avx512bw", True),  # Zen 4, Zen 5
+    ("AuthenticAMD", "fpu avx2 fma", False),  # Zen 1-3: MKL's AVX2 kernels are as fast
+    ("GenuineIntel", "fpu avx2 avx512f", False),  # MKL has its AVX-512 kernels here
+    ("AuthenticAMD", "fpu avx2 avx512_vnni", False),  # a flag that only looks like AVX-512F
+])
+def test_auto_takes_onednn_only_on_amd_cpus_with_avx512(monkeypatch, vendor, flags, expected):
+    info = f"processor\t: 0\nvendor_id\t: {vendor}\ncpu family\t: 25\nflags\t\t: {flags}\n\nprocessor\t: 1\n"
+    monkeypatch.setattr(gemm, "_cpuinfo_head", lambda: info)
+    assert gemm._is_amd_avx512() is expected
+    monkeypatch.setattr(gemm, "_cpuinfo_head", lambda: "")  # no /proc/cpuinfo (macOS, Windows)
+    assert gemm._is_amd_avx512() is False
+
+
 @needs_onednn
 def test_a_failing_onednn_warns_once_and_falls_back(onednn, monkeypatch):
     def broken(*args, **kwargs):

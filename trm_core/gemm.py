@@ -13,7 +13,8 @@ with that route and a hand-written backward (its three products go through oneDN
 it for float32 CPU tensors outside autocast and ``torch.compile``; everything else (CUDA, MPS,
 float64, bf16, compiled code, other CPUs) gets the plain torch function. ``BACKEND`` chooses:
 
-- ``"auto"`` (default): oneDNN on AMD x86-64 CPUs when this PyTorch has it, torch elsewhere;
+- ``"auto"`` (default): oneDNN on AMD x86-64 CPUs with AVX-512 when this PyTorch has it, torch elsewhere
+  (on AVX2-only AMD CPUs both run AVX2 code, equally fast: ``benchmarks/bench_gemm.py``);
 - ``"onednn"``: oneDNN on any CPU that has it; ``"torch"``: always the plain functions.
 
 The environment variable ``TRM_GEMM`` sets it at import. If oneDNN fails at run time the module
@@ -34,12 +35,23 @@ BACKEND = os.environ.get("TRM_GEMM", "auto")
 _failed = False
 
 
-def _is_amd() -> bool:
+def _cpuinfo_head() -> str:
+    """The start of /proc/cpuinfo (the first processor's entry), or "" where there is none."""
     try:
         with open("/proc/cpuinfo") as f:
-            return "AuthenticAMD" in f.read(4096)
+            return f.read(8192)
     except OSError:
-        return "AMD" in platform.processor()
+        return ""
+
+
+def _is_amd_avx512() -> bool:
+    """An AMD CPU with AVX-512 (Zen 4 and later): where oneDNN's kernels outrun MKL's AVX2 ones.
+
+    On AVX2-only AMD CPUs (Zen 1-3) both libraries run AVX2 code at the same speed, and oneDNN's
+    backward costs transposing copies, so torch's products stay there."""
+    info = _cpuinfo_head()
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    return "AuthenticAMD" in info and "avx512f" in flags
 
 
 @functools.cache
@@ -53,7 +65,7 @@ def _onednn_present() -> bool:
     return True
 
 
-_AUTO = platform.machine().lower() in ("x86_64", "amd64") and _is_amd() and _onednn_present()
+_AUTO = platform.machine().lower() in ("x86_64", "amd64") and _is_amd_avx512() and _onednn_present()
 
 
 def backend() -> str:
