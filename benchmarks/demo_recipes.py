@@ -1,9 +1,10 @@
 """Time to accuracy of ``trm demo`` recipes: exact accuracy on unseen 6x6 puzzles against training time.
 
-Each recipe trains the demo's model on the demo's data (``recipes.DEMO``) for ``--minutes``, with no
-evaluation during training; the EMA weights are copied every ``--every`` seconds and evaluated
-afterwards on ``--n-eval`` fresh minimal puzzles of another seed (training puzzles removed), so the
-evaluations cost the run nothing. Recipes run one after the other: nothing else should run.
+Each recipe trains the demo's model on the demo's data (``recipes.DEMO`` with the recipe's overrides)
+for ``--minutes``, with no evaluation during training; the EMA weights are copied every ``--every``
+seconds and evaluated afterwards on ``--n-eval`` fresh minimal puzzles of another seed (training
+puzzles removed), after the recipe's ``eval_steps`` supervision steps, so the evaluations cost the run
+nothing. Recipes run one after the other: nothing else should run.
 
     python benchmarks/demo_recipes.py [--recipes NAME ...] [--minutes 2] [--threads 2] [--csv OUT.csv]
 """
@@ -23,64 +24,38 @@ from trm_core import devices, gemm, recipes
 from trm_core.data import make_task
 from trm_core.evaluate import evaluate
 
-#: The demo's train settings before it adopted "wd1.0-softmax": every recipe starts from these.
-BEFORE = dict(weight_decay=recipes.CPU_RECIPE["weight_decay"], loss="stablemax")
-#: Candidate recipes: overrides of the demo's ``train`` and ``model`` settings (on top of BEFORE).
+#: Every recipe is a set of overrides of ``recipes.DEMO`` (``task``, ``model``, ``train``; ``gemm`` and
+#: ``bf16`` switch trm_core.gemm's backend and CPU bf16 autocast). "demo" is the adopted recipe itself.
+#: The demo before this recipe: the preset's T=2 n=4, 6 supervision steps, constant lr 2e-3 after 100 steps.
+OLD_DEMO = dict(model=dict(T=2, n=4, N_sup=6),
+                train=dict(lr=2e-3, lr_warmup_steps=100, lr_min_ratio=1.0, lr_decay_from=0.0, depth_curriculum="",
+                           eval_steps=0))
+#: The steps from the old demo to the adopted one, then variations of the adopted one.
+_T1N2 = dict(model=dict(T=1, n=2, N_sup=6), train={**OLD_DEMO["train"], "eval_steps": 16})
+_C1 = dict(model=_T1N2["model"], train={**_T1N2["train"], "lr": 3e-3, "lr_warmup_steps": 50,
+                                        "lr_min_ratio": 0.05, "lr_decay_from": 0.7})
 RECIPES = {
-    "published-demo": dict(train={}, model={}),  # BEFORE: constant lr 2e-3, batch 64, EMA 0.99, wd 0.1, stablemax
-    "cosine": dict(train=dict(lr_min_ratio=0.05), model={}),
-    "cosine-lr4e-3": dict(train=dict(lr=4e-3, lr_min_ratio=0.05), model={}),
-    "cosine-b32": dict(train=dict(batch_size=32, lr_min_ratio=0.05), model={}),
-    "cosine-b128-lr4e-3": dict(train=dict(batch_size=128, lr=4e-3, lr_min_ratio=0.05), model={}),
-    "cosine-ema0.98": dict(train=dict(lr_min_ratio=0.05, ema_decay=0.98), model={}),
-    "batch32": dict(train=dict(batch_size=32), model={}),
-    "lr3e-3": dict(train=dict(lr=3e-3), model={}),
-    # CGAR-style depth curriculum: T=1 n=2 for the first 30% of the time, T=2 n=2 until 60%, then T=2 n=4
-    "curriculum": dict(train=dict(depth_curriculum="0.3:1:2,0.6:2:2"), model={}),
-    "softmax": dict(train=dict(loss="softmax"), model={}),
-    "ema0.95": dict(train=dict(ema_decay=0.95), model={}),
-    "wd1.0": dict(train=dict(weight_decay=1.0), model={}),
-    "wd0": dict(train=dict(weight_decay=0.0), model={}),
-    "nsup4": dict(train={}, model=dict(N_sup=4)),
-    "hidden96": dict(train={}, model=dict(hidden_size=96)),
-    "hidden48": dict(train={}, model=dict(hidden_size=48)),
-    "beta2-0.99": dict(train=dict(betas=(0.9, 0.99)), model={}),
-    "wd2.0": dict(train=dict(weight_decay=2.0), model={}),
-    "wd1.0-softmax": dict(train=dict(weight_decay=1.0, loss="softmax"), model={}),
-    # the same with torch's own (MKL) products instead of trm_core.gemm's choice ("gemm" sets gemm.BACKEND)
-    "wd1.0-softmax-mkl": dict(gemm="torch", train=dict(weight_decay=1.0, loss="softmax"), model={}),
+    "old-demo": OLD_DEMO,
+    "T1n2": _T1N2,  # a cheaper recursion: half the step time of T=2 n=4
+    "T1n2-wsd": _C1,  # + lr 3e-3, 50 warm-up steps, the full rate until 70% then a cosine to 5% of it
+    "T1n2-wsd-curriculum": dict(model=_C1["model"], train={**_C1["train"], "depth_curriculum": "0.4:1:1"}),
+    "demo": {},  # + 8 supervision steps (recipes.DEMO)
+    "demo-noema": dict(train=dict(ema=False)),
+    "demo-ema0.98": dict(train=dict(ema_decay=0.98)),
+    "demo-wsd0.5": dict(train=dict(lr_decay_from=0.5)),
+    "demo-lr4e-3": dict(train=dict(lr=4e-3)),
+    "demo-b48": dict(train=dict(batch_size=48)),
+    "demo-n6000": dict(task=dict(n_train=6000)),
+    "demo-nsup16": dict(model=dict(N_sup=16)),
+    "demo-h96": dict(model=dict(hidden_size=96)),
+    "demo-b128-lr4e-3": dict(train=dict(batch_size=128, lr=4e-3)),
+    "demo-ema0.995": dict(train=dict(ema_decay=0.995)),
+    "demo-h96-nsup16": dict(model=dict(hidden_size=96, N_sup=16)),
+    "demo-b128-nsup16": dict(model=dict(N_sup=16), train=dict(batch_size=128, lr=4e-3)),
+    # torch's own (MKL) products instead of trm_core.gemm's choice: the same math
+    "demo-mkl": dict(gemm="torch"),
     # bf16 autocast on the CPU for training and evaluation (devices.CPU_BF16): not identical math
-    "wd1.0-softmax-bf16": dict(bf16=True, train=dict(weight_decay=1.0, loss="softmax"), model={}),
-    "wd1.0-lr3e-3": dict(train=dict(weight_decay=1.0, lr=3e-3), model={}),
-    "wd1.0-ema0.98": dict(train=dict(weight_decay=1.0, ema_decay=0.98), model={}),
-    "wd1.0-warmup50": dict(train=dict(weight_decay=1.0, lr_warmup_steps=50), model={}),
-    "wd1.0-hidden48": dict(train=dict(weight_decay=1.0), model=dict(hidden_size=48)),
-    "wd1.0-nsup4": dict(train=dict(weight_decay=1.0), model=dict(N_sup=4)),
-    "wd1.0-hidden48-nsup4": dict(train=dict(weight_decay=1.0), model=dict(hidden_size=48, N_sup=4)),
-    "wd1.0-hidden32": dict(train=dict(weight_decay=1.0), model=dict(hidden_size=32)),
-    "wd1.0-hidden48-lr3e-3": dict(train=dict(weight_decay=1.0, lr=3e-3), model=dict(hidden_size=48)),
-    "wd1.0-hidden48-ema0.98": dict(train=dict(weight_decay=1.0, ema_decay=0.98), model=dict(hidden_size=48)),
-    "wd1.0-hidden48-b48": dict(train=dict(weight_decay=1.0, batch_size=48), model=dict(hidden_size=48)),
-    "wd1.0-softmax-hidden48": dict(train=dict(weight_decay=1.0, loss="softmax"), model=dict(hidden_size=48)),
-    "wd1.0-softmax-hidden48-ema0.98": dict(train=dict(weight_decay=1.0, loss="softmax", ema_decay=0.98),
-                                           model=dict(hidden_size=48)),
-    # warmup-stable-decay: the full rate until a fraction of the time, then a cosine to 5% of it
-    "wd1.0-softmax-wsd0.5": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
-                                            lr_decay_from=0.5), model={}),
-    "wd1.0-softmax-wsd0.7": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
-                                            lr_decay_from=0.7), model={}),
-    "wd1.0-softmax-wsd0.8": dict(train=dict(weight_decay=1.0, loss="softmax", lr_min_ratio=0.05,
-                                            lr_decay_from=0.8), model={}),
-    "wd1.0-softmax-wsd0.7-lr3e-3": dict(train=dict(weight_decay=1.0, loss="softmax", lr=3e-3, lr_min_ratio=0.05,
-                                                   lr_decay_from=0.7), model={}),
-    "wd1.0-softmax-hidden96": dict(train=dict(weight_decay=1.0, loss="softmax"), model=dict(hidden_size=96)),
-    "wd1.0-softmax-b128-lr3e-3": dict(train=dict(weight_decay=1.0, loss="softmax", batch_size=128, lr=3e-3),
-                                      model={}),
-    "wd1.0-softmax-n10000": dict(task=dict(n_train=10000), train=dict(weight_decay=1.0, loss="softmax"), model={}),
-    # twice the training puzzles (``task`` overrides the demo's data settings)
-    "wd1.0-softmax-n6000": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax"), model={}),
-    "wd1.0-softmax-n6000-wsd0.7": dict(task=dict(n_train=6000), train=dict(weight_decay=1.0, loss="softmax",
-                                       lr_min_ratio=0.05, lr_decay_from=0.7), model={}),
+    "demo-bf16": dict(bf16=True),
 }
 
 
@@ -95,9 +70,8 @@ def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
 def run(name: str, overrides: dict, minutes: float, every: float, eval_split) -> list[dict]:
     settings = copy.deepcopy(recipes.DEMO)
     settings.update(overrides.get("task", {}))
-    settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
-    settings["train"].update(BEFORE)
     settings["train"].update(overrides.get("train", {}))
+    settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
     settings["model"].update(overrides.get("model", {}))
     trainer, _ = recipes.build_run(settings, progress=False)
     trainer.eval_data = None  # no evaluation inside the timed run
@@ -126,7 +100,8 @@ def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eva
     rows = []
     for seconds, step, state in snapshots:
         model.load_state_dict(state)
-        m = evaluate(model, eval_split[0], labels=eval_split[1], batch_size=500)
+        m = evaluate(model, eval_split[0], labels=eval_split[1], steps=trainer.config.eval_steps or None,
+                     batch_size=500)
         rows.append(dict(recipe=name, seconds=round(seconds, 1), step=step, exact=m["exact_accuracy"],
                          cells=m["cell_accuracy"], settings=json.dumps(overrides)))
         print(f"{name:>22} {seconds:6.1f} s  step {step:5d}  exact {100 * m['exact_accuracy']:5.1f}%", flush=True)
