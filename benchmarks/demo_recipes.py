@@ -32,13 +32,13 @@ OLD_DEMO = dict(model=dict(T=2, n=4, N_sup=6),
                            eval_steps=0))
 #: The steps from the old demo to the adopted one, then variations of the adopted one.
 _T1N2 = dict(model=dict(T=1, n=2, N_sup=6), train={**OLD_DEMO["train"], "eval_steps": 16})
-_C1 = dict(model=_T1N2["model"], train={**_T1N2["train"], "lr": 3e-3, "lr_warmup_steps": 50,
+_T1N2_WSD = dict(model=_T1N2["model"], train={**_T1N2["train"], "lr": 3e-3, "lr_warmup_steps": 50,
                                         "lr_min_ratio": 0.05, "lr_decay_from": 0.7})
 RECIPES = {
     "old-demo": OLD_DEMO,
     "T1n2": _T1N2,  # a cheaper recursion: half the step time of T=2 n=4
-    "T1n2-wsd": _C1,  # + lr 3e-3, 50 warm-up steps, the full rate until 70% then a cosine to 5% of it
-    "T1n2-wsd-curriculum": dict(model=_C1["model"], train={**_C1["train"], "depth_curriculum": "0.4:1:1"}),
+    "T1n2-wsd": _T1N2_WSD,  # + lr 3e-3, 50 warm-up steps, the full rate until 70% then a cosine to 5% of it
+    "T1n2-wsd-curriculum": dict(model=_T1N2_WSD["model"], train={**_T1N2_WSD["train"], "depth_curriculum": "0.4:1:1"}),
     "demo": {},  # + 8 supervision steps (recipes.DEMO)
     "demo-noema": dict(train=dict(ema=False)),
     "demo-ema0.98": dict(train=dict(ema_decay=0.98)),
