@@ -67,11 +67,11 @@ def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
     return test.inputs[keep], test.labels[keep]
 
 
-def run(name: str, overrides: dict, minutes: float, every: float, eval_split) -> list[dict]:
+def run(name: str, overrides: dict, minutes: float, every: float, eval_split, seed: int = 0) -> list[dict]:
     settings = copy.deepcopy(recipes.DEMO)
     settings.update(overrides.get("task", {}))
     settings["train"].update(overrides.get("train", {}))
-    settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0)
+    settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0, seed=seed)
     settings["model"].update(overrides.get("model", {}))
     trainer, _ = recipes.build_run(settings, progress=False)
     trainer.eval_data = None  # no evaluation inside the timed run
@@ -88,6 +88,8 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split) ->
     try:
         trainer.fit(callback=snap)
         rows = evaluate_snapshots(name, overrides, trainer, snapshots, eval_split)
+        for row in rows:
+            row["seed"] = seed
     finally:
         gemm.BACKEND, devices.CPU_BF16 = before
     return rows
@@ -116,6 +118,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n-eval", type=int, default=2000)
     ap.add_argument("--eval-seed", type=int, default=4242)
+    ap.add_argument("--seed", type=int, default=0, help="training seed (initial weights, batch order); the data stay")
     ap.add_argument("--csv", help="append the curves here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -129,7 +132,7 @@ def main(argv=None):
     rows = []
     for name in args.recipes:
         t = time.perf_counter()
-        rows += run(name, RECIPES[name], args.minutes, args.every, eval_split)
+        rows += run(name, RECIPES[name], args.minutes, args.every, eval_split, seed=args.seed)
         print(f"  ({time.perf_counter() - t:.0f} s)")
     if args.csv:
         new = not os.path.exists(args.csv)
