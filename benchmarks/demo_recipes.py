@@ -33,7 +33,7 @@ OLD_DEMO = dict(model=dict(T=2, n=4, N_sup=6),
 #: The steps from the old demo to the adopted one, then variations of the adopted one.
 _T1N2 = dict(model=dict(T=1, n=2, N_sup=6), train={**OLD_DEMO["train"], "eval_steps": 16})
 _T1N2_WSD = dict(model=_T1N2["model"], train={**_T1N2["train"], "lr": 3e-3, "lr_warmup_steps": 50,
-                                        "lr_min_ratio": 0.05, "lr_decay_from": 0.7})
+                                              "lr_min_ratio": 0.05, "lr_decay_from": 0.7})
 RECIPES = {
     "old-demo": OLD_DEMO,
     "T1n2": _T1N2,  # a cheaper recursion: half the step time of T=2 n=4
@@ -57,6 +57,10 @@ RECIPES = {
     # bf16 autocast on the CPU for training and evaluation (devices.CPU_BF16): not identical math
     "demo-bf16": dict(bf16=True),
 }
+
+
+#: The columns of ``--csv``.
+FIELDS = ["recipe", "seconds", "step", "exact", "cells", "settings", "seed"]
 
 
 def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
@@ -88,8 +92,6 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split, se
     try:
         trainer.fit(callback=snap)
         rows = evaluate_snapshots(name, overrides, trainer, snapshots, eval_split)
-        for row in rows:
-            row["seed"] = seed
     finally:
         gemm.BACKEND, devices.CPU_BF16 = before
     return rows
@@ -105,7 +107,8 @@ def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eva
         m = evaluate(model, eval_split[0], labels=eval_split[1], steps=trainer.config.eval_steps or None,
                      batch_size=500)
         rows.append(dict(recipe=name, seconds=round(seconds, 1), step=step, exact=m["exact_accuracy"],
-                         cells=m["cell_accuracy"], settings=json.dumps(overrides)))
+                         cells=m["cell_accuracy"], settings=json.dumps(overrides),
+                         seed=trainer.config.seed))
         print(f"{name:>22} {seconds:6.1f} s  step {step:5d}  exact {100 * m['exact_accuracy']:5.1f}%", flush=True)
     return rows
 
@@ -121,6 +124,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="training seed (initial weights, batch order); the data stay")
     ap.add_argument("--csv", help="append the curves here")
     args = ap.parse_args(argv)
+    if args.csv and os.path.exists(args.csv):  # checked before the runs, so none is lost to a mismatch
+        with open(args.csv, newline="") as f:
+            header = next(csv.reader(f), [])
+        if header != FIELDS:
+            ap.error(f"{args.csv} has the columns {header}, not {FIELDS}: name a new file")
     torch.set_num_threads(args.threads)
     seen = []  # every recipe's training and test puzzles stay out of the evaluation
     for n_train in sorted({RECIPES[r].get("task", {}).get("n_train", recipes.DEMO["n_train"]) for r in args.recipes}):
@@ -137,7 +145,7 @@ def main(argv=None):
     if args.csv:
         new = not os.path.exists(args.csv)
         with open(args.csv, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w = csv.DictWriter(f, fieldnames=FIELDS)
             if new:
                 w.writeheader()
             w.writerows(rows)
