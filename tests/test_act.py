@@ -111,3 +111,14 @@ def test_trm_has_no_continue_target_by_default():
     data = batch(5)
     _, out = act_step(model, initial_carry(model, data), data)
     assert "target_q_continue" not in out
+
+
+def test_a_compiled_forward_runs_the_step_like_the_model():
+    """The trainer's ``compile=True`` passes a torch.compile wrapper as ``forward`` (here with the
+    eager backend, which needs no C++ compiler): the step must run it and agree with the model."""
+    torch.manual_seed(0)
+    model = tiny().eval()
+    a = batch(1)
+    _, plain = act_step(model, initial_carry(model, a), a)
+    _, compiled = act_step(model, initial_carry(model, a), a, forward=torch.compile(model, backend="eager"))
+    torch.testing.assert_close(compiled["logits"], plain["logits"])

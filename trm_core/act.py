@@ -75,7 +75,8 @@ def act_step(model: RecursiveReasoner, carry: Carry, batch: dict, forward=None,
     steps = torch.where(halted, 0, carry.steps)
     data = {k: torch.where(halted.view(-1, *[1] * (v.ndim - 1)), batch[k], v) for k, v in carry.batch.items()}
 
-    new_state, logits, q_halt, q_continue = (forward or model)(state, data["inputs"], data.get("puzzle_identifiers"))
+    run = model if forward is None else forward  # not `forward or model`: a compiled module has no truth value
+    new_state, logits, q_halt, q_continue = run(state, data["inputs"], data.get("puzzle_identifiers"))
     outputs = {"logits": logits, "q_halt_logits": q_halt, "q_continue_logits": q_continue}
 
     with torch.no_grad():
