@@ -106,6 +106,8 @@ def test_only_plain_cpu_float_tensors_take_the_chunked_path():
     x = torch.zeros(3, 4)
     assert fused.applies(x) and fused.applies(x.double())
     assert not fused.applies(x.bfloat16())
+    big = fused.MIN_CHUNKS * fused.CHUNK_ELEMENTS  # small mixers run the plain version (faster there)
+    assert fused.applies(x, hidden_elements=big) and not fused.applies(x, hidden_elements=big - 1)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not fused.applies(x)
 

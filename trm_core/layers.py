@@ -24,8 +24,8 @@ from torch import nn
 from . import fused, gemm
 from .errors import UserError
 
-#: On the CPU, TRM-MLP's token mixer runs in cache-sized chunks (:mod:`trm_core.fused`): the same
-#: arithmetic, twice as fast. False runs the plain version below everywhere.
+#: On the CPU, TRM-MLP's token mixer runs in cache-sized chunks (:mod:`trm_core.fused`) when it is
+#: large: the same arithmetic, up to twice as fast. False runs the plain version below everywhere.
 CHUNKED = True
 
 
@@ -121,7 +121,7 @@ class TokenMixerMLP(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # (L, B, D) -> (L, B, D)
         flat = h.reshape(h.shape[0], -1)  # (L, B*D)
-        if CHUNKED and fused.applies(flat):  # the same sums, chunk by chunk (see trm_core.fused)
+        if CHUNKED and fused.applies(flat, 2 * self.mlp.hidden * flat.shape[1]):  # chunk by chunk (fused)
             mixed = fused.token_mixer(flat, self.mlp.gate_up.weight, self.mlp.down.weight)
         else:
             hidden = glu(gemm.mm(self.mlp.gate_up.weight, flat), 0)  # (H, B*D)
