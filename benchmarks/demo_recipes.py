@@ -39,7 +39,10 @@ RECIPES = {
     "T1n2": _T1N2,  # a cheaper recursion: half the step time of T=2 n=4
     "T1n2-wsd": _T1N2_WSD,  # + lr 3e-3, 50 warm-up steps, the full rate until 70% then a cosine to 5% of it
     "T1n2-wsd-curriculum": dict(model=_T1N2_WSD["model"], train={**_T1N2_WSD["train"], "depth_curriculum": "0.4:1:1"}),
-    "demo": {},  # + 8 supervision steps (recipes.DEMO)
+    "demo-n2-end": dict(model=dict(n=2), train=dict(depth_curriculum="0.4:1:1")),  # + 8 supervision steps
+    "demo": {},  # + deeper at the end: n=1, then 2, then 3 updates per cycle (recipes.DEMO)
+    "demo-n4-end": dict(model=dict(n=4), train=dict(depth_curriculum="0.3:1:1,0.55:1:2,0.8:1:3")),
+    "demo-T2-end": dict(model=dict(T=2, n=2), train=dict(depth_curriculum="0.4:1:1,0.8:1:2")),
     "demo-noema": dict(train=dict(ema=False)),
     "demo-ema0.98": dict(train=dict(ema_decay=0.98)),
     "demo-wsd0.5": dict(train=dict(lr_decay_from=0.5)),
