@@ -183,4 +183,5 @@ def test_demo_end_to_end(tmp_path, capsys, monkeypatch):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
     assert code == 0
     assert "exact accuracy after each supervision step" in out and "step 2:" in out
+    assert "4 symmetric views of each puzzle" in out and "one view (the puzzle as given)" in out
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "demo.png").stat().st_size > 1000

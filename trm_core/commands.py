@@ -65,10 +65,10 @@ def parse_task_options(pairs: list[str]) -> dict:
     return options
 
 
-def _print_eval(metrics: dict, file=None) -> None:
+def _print_eval(metrics: dict, file=None, label: str = "") -> None:
     file = file or sys.stdout
     per = metrics.get("per_step_exact", [])
-    print(f"exact accuracy on {metrics['n']} unseen puzzles: {100 * metrics['exact_accuracy']:.1f}%  "
+    print(f"exact accuracy on {metrics['n']} unseen puzzles{label}: {100 * metrics['exact_accuracy']:.1f}%  "
           f"(cells {100 * metrics['cell_accuracy']:.1f}%)", file=file)
     if per:
         print("exact accuracy after each supervision step: "
@@ -381,21 +381,49 @@ def _fresh_folder(base: Path) -> Path:
     return candidate
 
 
+def _vote_seconds(model, inputs, views: int, steps: int) -> float:
+    """The time the voted evaluation will take: one supervision step of ``inputs`` timed on ``model``
+    (fresh weights cost what trained ones do; the fastest of three calls, past the first-call
+    set-up), times views x steps."""
+    x = torch.as_tensor(inputs[:512])
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        model.reason(x, steps=1)
+        times.append(time.perf_counter() - t)
+    return min(times) * len(inputs) / max(1, len(x)) * views * steps
+
+
 def _demo(settings: dict, device, out: Path, t0: float) -> int:
     trainer, task = build_run(settings, device, out)
     cfg = trainer.model.config
+    minutes, vote = settings["train"]["max_minutes"], settings.get("vote")
+    kept = ""
+    if vote:  # the minutes cover training and the voted evaluation
+        reserve = min(_vote_seconds(trainer.model, task.test.inputs, vote["views"], vote["max_steps"]), 20 * minutes)
+        trainer.config.max_minutes = minutes - reserve / 60
+        kept = f" ({minutes:g} minutes less {reserve:.0f} s for the vote)"
     print(f"  done in {time.perf_counter() - t0:.0f} s. "
           f"Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "
           f"n={cfg.n}, T={cfg.T}, {cfg.N_sup} supervision steps) on {device} for "
-          f"{settings['train']['max_minutes']:g} minutes:", flush=True)
+          f"{trainer.config.max_minutes:.2f} minutes{kept}:", flush=True)
     metrics = _fit(trainer, out)
     print()
-    _print_eval(metrics)
+    model = trainer.eval_model().eval()
+    if vote:
+        from .evaluate import evaluate_voted
+
+        v = evaluate_voted(model, task, views=vote["views"], max_steps=vote["max_steps"], adaptive=False,
+                           batch_size=512)
+        print(f"exact accuracy on {v['n']} unseen puzzles: {100 * v['voted_exact_accuracy']:.1f}%  "
+              f"(cells {100 * v['voted_cell_accuracy']:.1f}%): {v['views']} symmetric views of each puzzle "
+              f"(digits relabelled, rows and columns shuffled) voting, {vote['max_steps']} supervision steps "
+              f"each, {v['seconds']:.0f} s")
+    _print_eval(metrics, label=", one view (the puzzle as given)" if vote else "")
     test = task.test
     print("\nAn unseen puzzle, solved one supervision step at a time:\n")
     from .data import sudoku
 
-    model = trainer.eval_model().eval()
     puzzle = sudoku.to_string(sudoku.from_tokens(test.inputs[0]))
     print_sudoku_steps(model, puzzle)
     save_training_summary(trainer.history, metrics, out / "demo.png")

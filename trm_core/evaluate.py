@@ -230,3 +230,45 @@ def evaluate_adaptive(model: RecursiveReasoner, data, labels=None, batch_size: i
         "calls": sol.calls,
         "seconds": sol.seconds,
     }
+
+
+def evaluate_voted(model: RecursiveReasoner, data, labels=None, augmenter=None, views: int = 8,
+                   batch_size: int = 256, **options) -> dict:
+    """Score :func:`trm_core.solve.vote`: ``views`` symmetric versions of each puzzle solved, their
+    answers mapped back and voted on. ``data``: a Task (its test split; ``augmenter`` defaults to the
+    task's) or a Split / inputs with ``labels`` and an ``augmenter``; ``options``: those of ``solve``.
+    Returns ``voted_exact_accuracy``, ``voted_cell_accuracy``, ``views``, ``agreement`` (the mean
+    fraction of views that gave the voted answer), ``mean_steps_used`` (supervision steps per puzzle,
+    all views together) and ``seconds``."""
+    from .solve import vote
+
+    task, s = task_and_split(data, labels, None, "test", "evaluate_voted")
+    augmenter = augmenter if augmenter is not None else getattr(task, "augmenter", None)
+    if augmenter is None:
+        raise UserError("evaluate_voted needs an augmenter to build the views: give a Task that has one "
+                        "(Sudoku, mazes) or augmenter=...")
+    use_ids = model.puzzle_emb is not None
+    answers, votes, steps, seconds = [], [], [], 0.0
+    per_batch = max(1, int(batch_size) // max(1, int(views)))  # puzzles per batch: batch_size rows, all views
+    for start in range(0, s.num_examples, per_batch):
+        rows = np.arange(start, min(start + per_batch, s.num_examples))
+        v = vote(model, s.inputs[rows], augmenter, views, s.puzzle_identifiers[rows] if use_ids else None,
+                 groups=rows, **options)
+        answers.append(v.answers.cpu().numpy())
+        votes.append(v.votes.numpy())
+        steps.append(v.solution.row_steps.view(views, -1).sum(0).numpy())
+        seconds += v.solution.seconds
+    n = s.num_examples
+    if not n:
+        return {"n": 0, "views": int(views), "voted_exact_accuracy": 0.0, "voted_cell_accuracy": 0.0,
+                "agreement": 0.0, "mean_steps_used": 0.0, "seconds": 0.0}
+    exact, cells = score(np.concatenate(answers)[None], s.labels)
+    return {
+        "n": int(n),
+        "views": int(views),
+        "voted_exact_accuracy": float(exact.mean()),
+        "voted_cell_accuracy": float(cells.mean()),
+        "agreement": float(np.concatenate(votes).mean()) / views,
+        "mean_steps_used": float(np.concatenate(steps).mean()),
+        "seconds": seconds,
+    }

@@ -46,7 +46,8 @@ DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm
             model=dict(T=1, n=3, N_sup=8),
             train=dict(max_steps=0, max_minutes=2.0, eval_every=0, weight_decay=1.0, loss="softmax",
                        lr=3e-3, lr_warmup_steps=50, lr_min_ratio=0.05, lr_decay_from=0.7,
-                       depth_curriculum="0.3:1:1,0.7:1:2", eval_steps=16))
+                       depth_curriculum="0.3:1:1,0.7:1:2", eval_steps=16),
+            vote=dict(views=4, max_steps=12))
 
 
 def recipe_for(preset_name: str) -> dict:

@@ -26,6 +26,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .act import halts
@@ -186,6 +187,69 @@ def solve(
     return Solution(answers=answers[pick], steps=stop_step[pick], halted=by_rule[pick], halt_probability=p[pick],
                     q_halt=q_halt[pick], q_continue=q_cont[pick], chosen=chosen, row_steps=row_steps, calls=calls,
                     max_steps=S, seconds=seconds)
+
+
+@dataclass
+class Vote:
+    """What :func:`vote` returns, one row per puzzle."""
+
+    answers: torch.Tensor  # (B, L) token ids: the answer most views gave, in the puzzle's own frame
+    votes: torch.Tensor  # (B,) int64: how many views gave it
+    halt_probability: torch.Tensor  # (B,) float64: their mean sigmoid(q_halt) when they stopped
+    views: int
+    solution: Solution  # the solve of all views, view-major: row v * B + b is view v of puzzle b
+
+    @property
+    def agreement(self) -> float:
+        """The mean fraction of views that gave the voted answer."""
+        return float(self.votes.double().mean()) / self.views if self.votes.numel() else 0.0
+
+
+def vote(model, inputs, augmenter, views: int = 8, puzzle_ids=None, groups=None, **options) -> Vote:
+    """Solve ``views`` rule-preserving versions of each puzzle and let their answers vote.
+
+    ``augmenter``: a task's :class:`~trm_core.data.dataset.Augmenter` (``task.augmenter``): view 0 is
+    the puzzle as given, view v its version v (Sudoku: digits relabelled, bands, rows, stacks and
+    columns shuffled; mazes: a rotation or reflection). Each view is solved by :func:`solve`
+    (``options``: its options; by default every view stops at its own halt), its answer is mapped
+    back, and the answer most views agree on wins (ties: the higher mean P(halt)), as the published
+    ARC evaluation votes over augmentations. ``groups`` (B,): the version seeds of the rows (default
+    0..B-1). Costs ``views`` times the compute of one solve.
+    """
+    V = int(views)
+    if V < 1:
+        raise UserError(f"views must be at least 1, got {views}")
+    if augmenter.num_versions is not None and V > augmenter.num_versions:
+        raise UserError(f"this augmenter has {augmenter.num_versions} versions of a puzzle, so views <= "
+                        f"{augmenter.num_versions}, got {V}")
+    x = as_index_tensor(inputs, "inputs").cpu().numpy()  # (B, L)
+    B = len(x)
+    groups = np.arange(B) if groups is None else np.asarray(groups)
+    if groups.shape != (B,):
+        raise UserError(f"groups must have one entry per puzzle ({B}), got shape {groups.shape}")
+    group_v, version_v = np.tile(groups, V), np.repeat(np.arange(V), B)  # (V * B,) view-major
+    x_v, _ = augmenter(np.tile(x, (V, 1)), np.tile(x, (V, 1)), group_v, version_v)
+    ids = None if puzzle_ids is None else as_index_tensor(puzzle_ids, "puzzle_ids").repeat(V)
+    sol = solve(model, x_v, ids, **options)
+    back = torch.as_tensor(augmenter.undo(sol.answers.cpu().numpy(), group_v, version_v))
+    answers = back.view(V, B, -1).transpose(0, 1)  # (B, V, L)
+    best, votes, mean_p = majority(answers, sol.halt_probability.cpu().view(V, B).T)
+    return Vote(answers=answers[torch.arange(B), best].to(sol.answers.device), votes=votes, halt_probability=mean_p,
+                views=V, solution=sol)
+
+
+def majority(answers: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The winning view of each puzzle: answers (B, V, L), p (B, V) P(halt) of each view's answer.
+
+    The answer given by the most views wins; among equally many, the one with the higher mean p.
+    Returns (index of a view that gave it (B,), its votes (B,), their mean p (B,))."""
+    B = answers.shape[0]
+    same = (answers[:, :, None] == answers[:, None, :]).all(-1)  # (B, V, V): views i and j agree
+    votes = same.sum(-1)  # (B, V)
+    mean_p = (same.double() * p.double()[:, None, :]).sum(-1) / votes  # (B, V)
+    best = (votes.double() * 2 + mean_p).argmax(1) if B else torch.zeros(0, dtype=torch.long)  # 0 <= mean_p <= 1
+    rows = torch.arange(B)
+    return best, votes[rows, best], mean_p[rows, best]
 
 
 def concat(solutions: list[Solution]) -> Solution:

@@ -134,6 +134,11 @@ class Augmenter:
     def __call__(self, inputs: np.ndarray, labels: np.ndarray, groups: np.ndarray, versions: np.ndarray):
         raise NotImplementedError
 
+    def undo(self, tokens: np.ndarray, groups: np.ndarray, versions: np.ndarray) -> np.ndarray:
+        """Map answers (B, L) given to version ``versions[b]`` of group ``groups[b]`` back to version 0,
+        so that the answers to several versions of one puzzle can be compared (voted on)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot map answers back")
+
     def describe(self) -> dict:
         return {"kind": type(self).__name__, "num_versions": self.num_versions}
 
@@ -145,23 +150,33 @@ class SudokuAugmenter(Augmenter):
         self.size, self.seed = size, seed
         self.num_versions = None if num_aug is None else num_aug + 1
 
-    def __call__(self, inputs, labels, groups, versions):
+    def _maps(self, groups, versions) -> tuple[np.ndarray, np.ndarray]:
+        """(cell_perm (B, n*n), token_map (B, n + 2)) of each row's version; version 0: the identity."""
         n = self.size
         u = hash_uniform(self.seed, np.stack([groups, versions], 1), sudoku.num_transform_randoms(n))  # (B, k)
         t = sudoku.transforms_from_uniform(n, u)
-        ident = versions == 0
+        ident = np.asarray(versions) == 0
         t.digit_map[ident] = np.arange(n + 1)
         t.cell_perm[ident] = np.arange(n * n)
         # tokens: PAD 0 and blank 1 stay, digit d (token d + 1) -> token digit_map[d] + 1
         token_map = np.concatenate([np.zeros((len(groups), 1), np.int64), t.digit_map + 1], axis=1)  # (B, n + 2)
         token_map[:, 1] = sudoku.BLANK
+        return t.cell_perm, token_map
 
-        def move(a):  # cells permuted, then tokens relabelled; IGNORE labels stay IGNORE
-            moved = gather_rows(a, t.cell_perm)
-            mapped = gather_rows(token_map, np.clip(moved, 0, n + 1).astype(np.intp)).astype(a.dtype)
-            return np.where(moved < 0, moved, mapped) if (moved < 0).any() else mapped
+    def _move(self, a: np.ndarray, cell_perm: np.ndarray, token_map: np.ndarray) -> np.ndarray:
+        """Cells permuted, then tokens relabelled; IGNORE labels (negative) stay IGNORE."""
+        moved = gather_rows(a, cell_perm)
+        mapped = gather_rows(token_map, np.clip(moved, 0, self.size + 1).astype(np.intp)).astype(a.dtype)
+        return np.where(moved < 0, moved, mapped) if (moved < 0).any() else mapped
 
-        return move(inputs), move(labels)
+    def __call__(self, inputs, labels, groups, versions):
+        perm, token_map = self._maps(groups, versions)
+        return self._move(inputs, perm, token_map), self._move(labels, perm, token_map)
+
+    def undo(self, tokens, groups, versions):
+        perm, token_map = self._maps(groups, versions)
+        relabelled = gather_rows(np.argsort(token_map, axis=1), np.clip(tokens, 0, self.size + 1).astype(np.intp))
+        return gather_rows(relabelled, np.argsort(perm, axis=1)).astype(np.asarray(tokens).dtype)
 
     def describe(self) -> dict:
         return {**super().describe(), "size": self.size}
@@ -179,6 +194,10 @@ class DihedralAugmenter(Augmenter):
     def __call__(self, inputs, labels, groups, versions):
         perm = dihedral_perms(self.size)[versions % 8]  # (B, N)
         return gather_rows(inputs, perm), gather_rows(labels, perm)
+
+    def undo(self, tokens, groups, versions):
+        perm = dihedral_perms(self.size)[np.asarray(versions) % 8]  # (B, N)
+        return gather_rows(np.asarray(tokens), np.argsort(perm, axis=1))
 
     def describe(self) -> dict:
         return {**super().describe(), "size": self.size}
