@@ -4,7 +4,10 @@ Each recipe trains the demo's model on the demo's data (``recipes.DEMO`` with th
 for ``--minutes``, with no evaluation during training; the EMA weights are copied every ``--every``
 seconds and evaluated afterwards on ``--n-eval`` fresh minimal puzzles of another seed (training
 puzzles removed), after the recipe's ``eval_steps`` supervision steps, so the evaluations cost the run
-nothing. Recipes run one after the other: nothing else should run.
+nothing. As in ``trm demo``, a recipe with a ``vote`` (the demo's: views and steps) trains for
+``--minutes`` less the time that vote takes on the demo's 500 test puzzles (measured as the demo does),
+and its final weights are also scored by that vote (column ``voted``; empty for the snapshots).
+Recipes run one after the other: nothing else should run.
 
     python benchmarks/demo_recipes.py [--recipes NAME ...] [--minutes 2] [--threads 2] [--csv OUT.csv]
 """
@@ -21,8 +24,10 @@ import numpy as np
 import torch
 
 from trm_core import devices, gemm, recipes
+from trm_core.commands import _vote_seconds
 from trm_core.data import make_task
-from trm_core.evaluate import evaluate
+from trm_core.data.dataset import SudokuAugmenter
+from trm_core.evaluate import evaluate, evaluate_voted
 
 #: Every recipe is a set of overrides of ``recipes.DEMO`` (``task``, ``model``, ``train``; ``gemm`` and
 #: ``bf16`` switch trm_core.gemm's backend and CPU bf16 autocast). "demo" is the adopted recipe itself.
@@ -56,6 +61,7 @@ RECIPES = {
     "demo-h96-nsup16": dict(model=dict(hidden_size=96, N_sup=16)),
     "demo-b128-nsup16": dict(model=dict(N_sup=16), train=dict(batch_size=128, lr=4e-3)),
     # torch's own (MKL) products instead of trm_core.gemm's choice: the same math
+    "demo-novote": dict(vote=None),  # the demo before the vote: all 2 minutes train, one view scored
     "demo-mkl": dict(gemm="torch"),
     # bf16 autocast on the CPU for training and evaluation (devices.CPU_BF16): not identical math
     "demo-bf16": dict(bf16=True),
@@ -63,7 +69,7 @@ RECIPES = {
 
 
 #: The columns of ``--csv``.
-FIELDS = ["recipe", "seconds", "step", "exact", "cells", "settings", "seed"]
+FIELDS = ["recipe", "seconds", "step", "exact", "cells", "settings", "seed", "voted"]
 
 
 def fresh_puzzles(n: int, seed: int, train_inputs: np.ndarray):
@@ -80,8 +86,14 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split, se
     settings["train"].update(overrides.get("train", {}))
     settings["train"].update(max_minutes=minutes, eval_every=0, progress=False, checkpoint_minutes=0, seed=seed)
     settings["model"].update(overrides.get("model", {}))
-    trainer, _ = recipes.build_run(settings, progress=False)
+    settings.update({k: v for k, v in overrides.items() if k == "vote"})
+    trainer, task = recipes.build_run(settings, progress=False)
     trainer.eval_data = None  # no evaluation inside the timed run
+    vote = settings.get("vote")
+    if vote:  # as trm demo: the vote's time comes off the training time
+        reserve = _vote_seconds(trainer.model, task.test.inputs, vote["views"], vote["max_steps"])
+        trainer.config.max_minutes = minutes - reserve / 60
+        print(f"{name:>22} trains {60 * trainer.config.max_minutes:.0f} s ({reserve:.0f} s kept for the vote)")
     snapshots, next_t = [], every
 
     def snap(record):
@@ -94,14 +106,16 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split, se
     gemm.BACKEND, devices.CPU_BF16 = overrides.get("gemm", gemm.BACKEND), overrides.get("bf16", False)
     try:
         trainer.fit(callback=snap)
-        rows = evaluate_snapshots(name, overrides, trainer, snapshots, eval_split)
+        rows = evaluate_snapshots(name, overrides, trainer, snapshots, eval_split, vote)
     finally:
         gemm.BACKEND, devices.CPU_BF16 = before
     return rows
 
 
-def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eval_split) -> list[dict]:
-    """Exact and cell accuracy of every EMA snapshot (and the final weights) on the evaluation puzzles."""
+def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eval_split,
+                       vote: dict | None = None) -> list[dict]:
+    """Exact and cell accuracy of every EMA snapshot (and the final weights) on the evaluation puzzles;
+    with ``vote``, the final weights' voted accuracy too."""
     snapshots.append((trainer.elapsed, trainer.step, copy.deepcopy(trainer.eval_model().state_dict())))
     model = copy.deepcopy(trainer.model)
     rows = []
@@ -111,8 +125,13 @@ def evaluate_snapshots(name: str, overrides: dict, trainer, snapshots: list, eva
                      batch_size=500)
         rows.append(dict(recipe=name, seconds=round(seconds, 1), step=step, exact=m["exact_accuracy"],
                          cells=m["cell_accuracy"], settings=json.dumps(overrides),
-                         seed=trainer.config.seed))
+                         seed=trainer.config.seed, voted=""))
         print(f"{name:>22} {seconds:6.1f} s  step {step:5d}  exact {100 * m['exact_accuracy']:5.1f}%", flush=True)
+    if vote:
+        v = evaluate_voted(model, eval_split[0], eval_split[1], augmenter=SudokuAugmenter(6, None),
+                           views=vote["views"], max_steps=vote["max_steps"], adaptive=False, batch_size=512)
+        rows[-1]["voted"] = v["voted_exact_accuracy"]
+        print(f"{name:>22} final weights, {vote['views']} views voting: exact {100 * v['voted_exact_accuracy']:5.1f}%")
     return rows
 
 

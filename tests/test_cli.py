@@ -108,6 +108,11 @@ def test_eval_adaptive_and_test_time_compute(sudoku_run, tmp_path, capsys):
     assert code == 0 and len(m["per_step_exact"]) == 5 and m["mean_steps_used"] == 30.0
     code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--select", "first")
     assert code == 0 and "adaptive (the model's rule, select first)" in out and "supervision steps per puzzle" in out
+    code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--json", "--views", "3", "--steps", "3")
+    m = json.loads(out)  # 3 views x 3 steps each
+    assert code == 0 and m["views"] == 3 and 0 <= m["voted_exact_accuracy"] <= 1 and 1 / 3 <= m["agreement"] <= 1
+    code, out, _ = run(capsys, "eval", "--checkpoint", ckpt, "--data", data, "--views", "2")
+    assert code == 0 and "2 symmetric views of each puzzle voting" in out
 
 
 @pytest.mark.parametrize("flag,value", [("--halt-threshold", "1.5"), ("--halt-threshold", "nan"), ("--noise", "-1"),

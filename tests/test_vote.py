@@ -75,7 +75,7 @@ def test_one_view_scores_what_evaluate_scores(sudoku6):
                          batch_size=16)
     plain = evaluate(model, test, steps=5)
     assert one["voted_exact_accuracy"] == pytest.approx(plain["exact_accuracy"])
-    assert one["n"] == 200 and one["agreement"] == 1.0 and one["mean_steps_used"] == 5
+    assert one["n"] == 200 and one["agreement"] == 1.0 and one["voted_steps_used"] == 5
 
 
 def test_voting_beats_one_view_on_a_trained_model(sudoku6):

@@ -238,8 +238,8 @@ def evaluate_voted(model: RecursiveReasoner, data, labels=None, augmenter=None, 
     answers mapped back and voted on. ``data``: a Task (its test split; ``augmenter`` defaults to the
     task's) or a Split / inputs with ``labels`` and an ``augmenter``; ``options``: those of ``solve``.
     Returns ``voted_exact_accuracy``, ``voted_cell_accuracy``, ``views``, ``agreement`` (the mean
-    fraction of views that gave the voted answer), ``mean_steps_used`` (supervision steps per puzzle,
-    all views together) and ``seconds``."""
+    fraction of views that gave the voted answer), ``voted_steps_used`` (supervision steps per
+    puzzle, all views together) and ``voted_seconds``."""
     from .solve import vote
 
     task, s = task_and_split(data, labels, None, "test", "evaluate_voted")
@@ -261,7 +261,7 @@ def evaluate_voted(model: RecursiveReasoner, data, labels=None, augmenter=None, 
     n = s.num_examples
     if not n:
         return {"n": 0, "views": int(views), "voted_exact_accuracy": 0.0, "voted_cell_accuracy": 0.0,
-                "agreement": 0.0, "mean_steps_used": 0.0, "seconds": 0.0}
+                "agreement": 0.0, "voted_steps_used": 0.0, "voted_seconds": 0.0}
     exact, cells = score(np.concatenate(answers)[None], s.labels)
     return {
         "n": int(n),
@@ -269,6 +269,6 @@ def evaluate_voted(model: RecursiveReasoner, data, labels=None, augmenter=None, 
         "voted_exact_accuracy": float(exact.mean()),
         "voted_cell_accuracy": float(cells.mean()),
         "agreement": float(np.concatenate(votes).mean()) / views,
-        "mean_steps_used": float(np.concatenate(steps).mean()),
-        "seconds": seconds,
+        "voted_steps_used": float(np.concatenate(steps).mean()),
+        "voted_seconds": seconds,
     }
