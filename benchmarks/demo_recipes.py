@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from trm_core import devices, gemm, recipes
-from trm_core.commands import _vote_seconds
 from trm_core.data import make_task
 from trm_core.data.dataset import SudokuAugmenter
 from trm_core.evaluate import evaluate, evaluate_voted
@@ -91,8 +90,7 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split, se
     trainer.eval_data = None  # no evaluation inside the timed run
     vote = settings.get("vote")
     if vote:  # as trm demo: the vote's time comes off the training time
-        reserve = _vote_seconds(trainer.model, task.test.inputs, vote["views"], vote["max_steps"])
-        trainer.config.max_minutes = minutes - reserve / 60
+        reserve = recipes.reserve_for_vote(trainer, task.test.inputs, vote)
         print(f"{name:>22} trains {60 * trainer.config.max_minutes:.0f} s ({reserve:.0f} s kept for the vote)")
     snapshots, next_t = [], every
 

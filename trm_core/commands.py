@@ -21,7 +21,7 @@ from .cli import UsageError, bounded, positive_float, positive_int
 from .config import PRESETS, ModelConfig, preset
 from .devices import pick_device
 from .models import build_model
-from .recipes import DEFAULT_PRESET, DEMO, TASK_ALIASES, build_run, recipe_for
+from .recipes import DEFAULT_PRESET, DEMO, TASK_ALIASES, build_run, recipe_for, reserve_for_vote
 from .tracking import TRACKING_FILES
 from .trainer import TrainConfig, TrainingStopped, throughput
 from .viz import print_sudoku_steps, save_training_summary
@@ -294,8 +294,8 @@ def cmd_eval(args) -> int:
         from .evaluate import evaluate_voted
 
         size = task.params["size"]
-        views = SudokuAugmenter(size, None) if task_family(ckpt) == "sudoku" else DihedralAugmenter(size)
-        metrics.update(evaluate_voted(model, task, augmenter=views, views=args.views, max_steps=args.steps,
+        symmetries = SudokuAugmenter(size, None) if task_family(ckpt) == "sudoku" else DihedralAugmenter(size)
+        metrics.update(evaluate_voted(model, task, augmenter=symmetries, views=args.views, max_steps=args.steps,
                                       adaptive=False, batch_size=args.batch_size))
     if args.json:
         print(json.dumps(metrics))
@@ -393,27 +393,13 @@ def _fresh_folder(base: Path) -> Path:
     return candidate
 
 
-def _vote_seconds(model, inputs, views: int, steps: int) -> float:
-    """The time the voted evaluation will take: one supervision step of ``inputs`` timed on ``model``
-    (fresh weights cost what trained ones do; the fastest of three calls, past the first-call
-    set-up), times views x steps."""
-    x = torch.as_tensor(inputs[:512])
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        model.reason(x, steps=1)
-        times.append(time.perf_counter() - t)
-    return min(times) * len(inputs) / max(1, len(x)) * views * steps
-
-
 def _demo(settings: dict, device, out: Path, t0: float) -> int:
     trainer, task = build_run(settings, device, out)
     cfg = trainer.model.config
     minutes, vote = settings["train"]["max_minutes"], settings.get("vote")
     kept = ""
     if vote:  # the minutes cover training and the voted evaluation
-        reserve = min(_vote_seconds(trainer.model, task.test.inputs, vote["views"], vote["max_steps"]), 20 * minutes)
-        trainer.config.max_minutes = minutes - reserve / 60
+        reserve = reserve_for_vote(trainer, task.test.inputs, vote)
         kept = f" ({minutes:g} minutes less {reserve:.0f} s for the vote)"
     print(f"  done in {time.perf_counter() - t0:.0f} s. "
           f"Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "

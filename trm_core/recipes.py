@@ -14,6 +14,10 @@ a run directory's ``run.json`` stores, so a run can be resumed).
 """
 from __future__ import annotations
 
+import time
+
+import torch
+
 from . import distributed
 from .config import PRESETS, preset
 from .devices import seed_everything
@@ -55,6 +59,24 @@ DEMO = dict(task="sudoku", size=6, n_train=3000, n_test=500, seed=0, preset="trm
                        lr=3e-3, lr_warmup_steps=50, lr_min_ratio=0.05, lr_decay_from=0.7,
                        depth_curriculum="0.3:1:1,0.7:1:2", eval_steps=16),
             vote=dict(views=4, max_steps=12))
+
+
+def reserve_for_vote(trainer: Trainer, test_inputs, vote: dict) -> float:
+    """Take the time a final vote (``vote``: views, max_steps) will need off ``trainer``'s max_minutes,
+    so that training and vote together fit them; returns those seconds (at most a third of them).
+
+    The estimate: one supervision step of ``test_inputs`` timed on the model (fresh weights cost what
+    trained ones do; the fastest of three calls, past the first-call set-up), times views x steps."""
+    x = torch.as_tensor(test_inputs[:512])
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        trainer.model.reason(x, steps=1)
+        times.append(time.perf_counter() - t)
+    minutes = trainer.config.max_minutes
+    reserve = min(min(times) * len(test_inputs) / max(1, len(x)) * vote["views"] * vote["max_steps"], 20 * minutes)
+    trainer.config.max_minutes = minutes - reserve / 60
+    return reserve
 
 
 def recipe_for(preset_name: str) -> dict:
