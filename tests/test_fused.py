@@ -117,3 +117,18 @@ def test_the_onednn_route_takes_the_plain_path(monkeypatch):
     monkeypatch.setattr(gemm, "BACKEND", "onednn")
     assert not fused.applies(torch.zeros(3, 4))
     assert fused.applies(torch.zeros(3, 4).double())  # oneDNN has no float64: chunks as before
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+def test_glu_backward_writes_what_autograd_computes_for_both_halves(dim):
+    g = torch.Generator().manual_seed(3)
+    gate_up = torch.randn(10, 14, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: layers.glu(t, dim), (gate_up,))
+    d_out = torch.randn(layers.glu(gate_up.detach(), dim).shape, generator=g, dtype=torch.float64)
+    gate, up = gate_up.chunk(2, dim=dim)
+    want, = torch.autograd.grad(F.silu(gate) * up, gate_up, d_out)  # autograd's own, through chunk
+    out = layers.glu(gate_up, dim)
+    assert type(out.grad_fn).__name__ == "_GLUBackward"  # the written-out backward really runs
+    got, = torch.autograd.grad(out, gate_up, d_out)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(layers.glu_backward(d_out, gate_up.detach(), dim), want, rtol=1e-12, atol=1e-12)

@@ -23,7 +23,9 @@ def layouts(M=37, K=29, N=23, seed=0):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
     return {"contiguous": (r(M, K), r(K, N)), "transposed": (r(K, M).t(), r(N, K).t()),
-            "sliced": (r(M, 2 * K)[:, :K], r(K, 3 * N)[:, 5:5 + N])}
+            "sliced": (r(M, 2 * K)[:, :K], r(K, 3 * N)[:, 5:5 + N]),
+            # a weight's transpose with M*N > M*K + K*N: its gradient is made from a.T, not g.T
+            "transposed_wide": (r(M, 7), r(4 * M, 7).t())}
 
 
 def run(fn, *ops):
@@ -35,7 +37,7 @@ def run(fn, *ops):
 
 
 @needs_onednn
-@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "transposed_wide"])
 def test_mm_and_addmm_match_torch_values_and_gradients(onednn, layout):
     a, b = layouts()[layout]
     c = torch.randn(a.shape[0], b.shape[1])
@@ -43,7 +45,7 @@ def test_mm_and_addmm_match_torch_values_and_gradients(onednn, layout):
         got, want = run(ours, *ops), run(theirs, *ops)
         assert got[0].grad_fn is None and run(ours, *ops)[0].dtype == torch.float32
         for x, y in zip(got, want):
-            assert x.shape == y.shape
+            assert x.shape == y.shape and x.stride() == y.stride()  # each gradient in its operand's layout
             torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-5)  # K = 29 float32 sums: ~1e-6 apart
 
 

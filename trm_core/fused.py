@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import gemm
+from . import gemm, layers  # (layers imports this module: only used at call time)
 
 #: Hidden activations per chunk, in elements (2H x columns): 1 MiB of float32, an L2 cache's worth.
 CHUNK_ELEMENTS = 256 * 1024
@@ -67,16 +67,6 @@ def _forward(x, w_gate_up, w_down, keep: bool):
     return (torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]), saved
 
 
-def _glu_backward(da: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Gradient (2H, c) w.r.t. ``g = (gate, up)`` of ``silu(gate) * up``, given the product's gradient ``da``."""
-    gate, up = g.chunk(2, dim=0)
-    dg = torch.empty_like(g)
-    d_gate, d_up = dg.chunk(2, dim=0)
-    torch.mul(da, F.silu(gate), out=d_up)  # d up = da * silu(gate)
-    d_gate.copy_(torch.ops.aten.silu_backward(da * up, gate))  # d gate = da * up * silu'(gate)
-    return dg
-
-
 class _TokenMixer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w_gate_up, w_down):
@@ -95,7 +85,7 @@ class _TokenMixer(torch.autograd.Function):
             dm = dout[:, i:j]  # (L, c)
             if need_down:
                 d_down.addmm_(dm, a.t())
-            dg = _glu_backward(torch.mm(w_down.t(), dm), g)  # (2H, c)
+            dg = layers.glu_backward(torch.mm(w_down.t(), dm), g, 0)  # (2H, c)
             if need_gate_up:
                 d_gate_up.addmm_(dg, x[:, i:j].t())
             if need_x:

@@ -83,9 +83,44 @@ def rms_norm(x: torch.Tensor, eps: float = 1e-5, dim: int = -1) -> torch.Tensor:
 def glu(gate_up: torch.Tensor, dim: int) -> torch.Tensor:
     """``silu(gate) * up`` for the two halves of ``gate_up`` along ``dim`` (in place when no gradient is needed)."""
     gate, up = gate_up.chunk(2, dim=dim)
-    if torch.is_grad_enabled():
-        return F.silu(gate) * up
-    return F.silu(gate, inplace=True).mul_(up)
+    if not torch.is_grad_enabled():
+        return F.silu(gate, inplace=True).mul_(up)
+    if gate_up.requires_grad and gate_up.device.type == "cpu":
+        return _GLU.apply(gate_up, dim)  # the same values; a backward without autograd's concatenation
+    return F.silu(gate) * up  # the plain version
+
+
+def glu_backward(d_out: torch.Tensor, gate_up: torch.Tensor, dim: int,
+                 silu_gate: torch.Tensor | None = None) -> torch.Tensor:
+    """The gradient w.r.t. ``gate_up`` of ``glu(gate_up, dim)``, given ``d_out``; ``silu_gate`` = silu(gate) if kept.
+
+    Both halves are written straight into one buffer: autograd's backward of ``chunk`` would
+    concatenate two separate gradients, a copy of the whole hidden layer (8% of a training step on
+    2 CPU threads). Same formulas as autograd's: d up = d_out silu(gate), d gate = d_out up silu'(gate).
+    """
+    gate, up = gate_up.chunk(2, dim=dim)
+    d = torch.empty_like(gate_up)
+    d_gate, d_up = d.chunk(2, dim=dim)
+    torch.mul(d_out, F.silu(gate) if silu_gate is None else silu_gate, out=d_up)
+    torch.ops.aten.silu_backward.grad_input(d_out * up, gate, grad_input=d_gate)
+    return d
+
+
+class _GLU(torch.autograd.Function):
+    """:func:`glu` with :func:`glu_backward` (keeps silu(gate), as autograd does)."""
+
+    @staticmethod
+    def forward(ctx, gate_up, dim):
+        gate, up = gate_up.chunk(2, dim=dim)
+        silu_gate = F.silu(gate)
+        ctx.save_for_backward(gate_up, silu_gate)
+        ctx.dim = dim
+        return silu_gate * up
+
+    @staticmethod
+    def backward(ctx, d_out):
+        gate_up, silu_gate = ctx.saved_tensors
+        return glu_backward(d_out, gate_up, ctx.dim, silu_gate), None
 
 
 class SwiGLU(nn.Module):
