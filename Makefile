@@ -21,7 +21,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	TRM_FAST=1 $(PY) -m pytest tests trm_core
+	TRM_FAST=1 $(PY) -m pytest -rs tests trm_core  # -rs: why each skipped test was skipped
 	# every notebook once, in fast mode; nbval_record keeps their outputs for the book below
 	TRM_FAST=1 PYTHONPATH=book TRM_BOOK_SOURCE=runs/book-src $(PY) -m pytest --nbval-lax notebooks -p no:cacheprovider -p nbval_record
 	test ! -s runs/book-src/INCOMPLETE   # every notebook ran to its end
