@@ -91,7 +91,7 @@ def run(name: str, overrides: dict, minutes: float, every: float, eval_split, se
     vote = settings.get("vote")
     if vote:  # as trm demo: the vote's time comes off the training time
         reserve = recipes.reserve_for_vote(trainer, task.test.inputs, vote)
-        print(f"{name:>22} trains {60 * trainer.config.max_minutes:.0f} s ({reserve:.0f} s kept for the vote)")
+        print(f"{name:>22} trains {60 * trainer.config.max_minutes:.0f} s ({reserve:.0f} s kept for the evaluations)")
     snapshots, next_t = [], every
 
     def snap(record):

@@ -400,7 +400,7 @@ def _demo(settings: dict, device, out: Path, t0: float) -> int:
     kept = ""
     if vote:  # the minutes cover training and the voted evaluation
         reserve = reserve_for_vote(trainer, task.test.inputs, vote)
-        kept = f" ({minutes:g} minutes less {reserve:.0f} s for the vote)"
+        kept = f" ({minutes:g} minutes less {reserve:.0f} s for the final evaluation and the vote)"
     print(f"  done in {time.perf_counter() - t0:.0f} s. "
           f"Training a TRM-MLP ({trainer.model.num_parameters():,} parameters, "
           f"n={cfg.n}, T={cfg.T}, {cfg.N_sup} supervision steps) on {device} for "
