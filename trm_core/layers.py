@@ -95,8 +95,9 @@ def glu_backward(d_out: torch.Tensor, gate_up: torch.Tensor, dim: int,
     """The gradient w.r.t. ``gate_up`` of ``glu(gate_up, dim)``, given ``d_out``; ``silu_gate`` = silu(gate) if kept.
 
     Both halves are written straight into one buffer: autograd's backward of ``chunk`` would
-    concatenate two separate gradients, a copy of the whole hidden layer (8% of a training step on
-    2 CPU threads). Same formulas as autograd's: d up = d_out silu(gate), d gate = d_out up silu'(gate).
+    concatenate two separate gradients, a copy of the whole hidden layer (30 per Sudoku training
+    segment, 1.6% of its time at 1 CPU thread). Same formulas as autograd's:
+    d up = d_out silu(gate), d gate = d_out up silu'(gate).
     """
     gate, up = gate_up.chunk(2, dim=dim)
     d = torch.empty_like(gate_up)
